@@ -1,0 +1,100 @@
+"""The FENECON FEMS battery as every FEMS transport sees it.
+
+REST and Modbus read the same OpenEMS channels; both produce a `FemsSnapshot`, so the
+integration shows the same entities whichever way the device is reached.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class FemsGridMode(StrEnum):
+    """`_sum/GridMode` options; -1 (UNDEFINED) and null become `None`."""
+
+    ON_GRID = "on_grid"
+    OFF_GRID = "off_grid"
+    OFF_GRID_GENSET = "off_grid_genset"
+
+
+GRID_MODE_BY_VALUE = {
+    1: FemsGridMode.ON_GRID,
+    2: FemsGridMode.OFF_GRID,
+    3: FemsGridMode.OFF_GRID_GENSET,
+}
+
+
+class FemsState(StrEnum):
+    """`_sum/State` (OpenEMS Level)."""
+
+    OK = "ok"
+    INFO = "info"
+    WARNING = "warning"
+    FAULT = "fault"
+
+
+STATE_BY_VALUE = {0: FemsState.OK, 1: FemsState.INFO, 2: FemsState.WARNING, 3: FemsState.FAULT}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FemsSnapshot:
+    """One poll of a FEMS; `None` means the device left the value undefined.
+
+    Signs are OpenEMS's, which are Home Assistant's: ESS power + discharge / − charge,
+    grid power + import / − export.
+    """
+
+    version: str | None = None
+    hostname: str | None = None
+    state: FemsState | None = None
+    soc: float | None = None
+    battery_power: float | None = None
+    capacity: float | None = None
+    grid_power: float | None = None
+    grid_mode: FemsGridMode | None = None
+    production_power: float | None = None
+    consumption_power: float | None = None
+    battery_charged_energy: float | None = None
+    battery_discharged_energy: float | None = None
+    grid_imported_energy: float | None = None
+    grid_exported_energy: float | None = None
+    produced_energy: float | None = None
+    consumed_energy: float | None = None
+    allowed_charge_power: float | None = None
+    allowed_discharge_power: float | None = None
+
+
+def as_number(raw: object) -> float | None:
+    """Return a finite number from a device value, or `None` when it is not one.
+
+    Devices send numbers, numeric strings, null, NaN; booleans are not numbers here.
+    """
+    if isinstance(raw, bool) or raw is None:
+        return None
+    if isinstance(raw, int | float):
+        value = float(raw)
+    elif isinstance(raw, str):
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def as_enum[T](raw: object, options: dict[int, T]) -> T | None:
+    """Map an integer option value to its enum member; unknown values become `None`."""
+    number = as_number(raw)
+    if number is None or not number.is_integer():
+        return None
+    return options.get(int(number))
+
+
+def as_text(raw: object) -> str | None:
+    """Return a non-empty string value, or `None`."""
+    if isinstance(raw, str) and (text := raw.strip().strip("\x00")):
+        return text
+    return None

@@ -1,0 +1,255 @@
+"""FENECON FEMS local REST/JSON client (OpenEMS `Controller.Api.Rest.*`).
+
+Reads are one regex GET per poll on the read port with the read (guest) password;
+writes are POSTs on the write port with the write (owner) password. Both firmware error
+generations (<= 2025.3: 401/400 with JSON-RPC bodies, >= 2025.4: HTTP 500 pages) are
+understood; see `fems-openems-api-notes.md` §1.9.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import aiohttp
+
+from .errors import (
+    ApiAuthError,
+    ApiConnectionError,
+    ApiResponseError,
+    ApiWriteRejectedError,
+    WriteRejectedReason,
+)
+from .fems import GRID_MODE_BY_VALUE, STATE_BY_VALUE, FemsSnapshot, as_enum, as_number, as_text
+
+DEFAULT_READ_PORT: Final = 8084
+DEFAULT_WRITE_PORT: Final = 80
+DEFAULT_READ_PASSWORD: Final = "user"
+DEFAULT_WRITE_PASSWORD: Final = "owner"
+
+ESS_ID: Final = "ess0"
+SET_ACTIVE_POWER_EQUALS: Final = "SetActivePowerEquals"
+SET_ACTIVE_POWER_LESS_OR_EQUALS: Final = "SetActivePowerLessOrEquals"
+SET_ACTIVE_POWER_GREATER_OR_EQUALS: Final = "SetActivePowerGreaterOrEquals"
+
+# Every channel one poll needs, by component. One narrow regex keeps the answer small:
+# firmware on Jetty 12 may truncate bodies above ~44 KB (OpenEMS issue #3974).
+_SUM_CHANNELS: Final = (
+    "State",
+    "EssSoc",
+    "EssDischargePower",
+    "EssCapacity",
+    "GridActivePower",
+    "GridMode",
+    "ProductionActivePower",
+    "ConsumptionActivePower",
+    "EssDcChargeEnergy",
+    "EssDcDischargeEnergy",
+    "GridBuyActiveEnergy",
+    "GridSellActiveEnergy",
+    "ProductionActiveEnergy",
+    "ConsumptionActiveEnergy",
+)
+_POLL_CHANNELS: Final = (
+    *_SUM_CHANNELS,
+    "Version",  # _meta
+    "Hostname",  # _host
+    "AllowedChargePower",  # ess0
+    "AllowedDischargePower",  # ess0
+)
+POLL_PATH: Final = f"/rest/channel/(_sum|_meta|_host|{ESS_ID})/({'|'.join(_POLL_CHANNELS)})"
+_PROBE_PATH: Final = "/rest/channel/_sum/State"
+
+# A poll answer is ~5 KB; anything far larger is not a FEMS answer we asked for.
+_MAX_BODY_BYTES: Final = 256 * 1024
+_TIMEOUT: Final = aiohttp.ClientTimeout(total=10)
+# Role errors carry these words in both generations (JSON-RPC 1002 and the Jetty page).
+_ROLE_MARKERS: Final = ("1002", "denied for user with role")
+_READ_ONLY_MARKERS: Final = ("read-only mode",)
+
+
+@dataclass(frozen=True, slots=True)
+class FemsRestEndpoint:
+    """Where and how to reach one FEMS; passwords stay out of `repr`."""
+
+    host: str
+    read_port: int = DEFAULT_READ_PORT
+    read_password: str = DEFAULT_READ_PASSWORD
+    write_port: int = DEFAULT_WRITE_PORT
+    write_password: str | None = None
+
+    def __repr__(self) -> str:
+        """Show where the device is, never its passwords."""
+        return f"FemsRestEndpoint(host={self.host!r}, read_port={self.read_port})"
+
+
+class FemsRestClient:
+    """Reads and writes one FEMS over its local REST/JSON API."""
+
+    def __init__(self, session: aiohttp.ClientSession, endpoint: FemsRestEndpoint) -> None:
+        """Use the caller's session; the client never owns or closes it."""
+        self._session = session
+        self._endpoint = endpoint
+
+    @property
+    def can_write(self) -> bool:
+        """Whether a write password was configured."""
+        return self._endpoint.write_password is not None
+
+    async def async_get_snapshot(self) -> FemsSnapshot:
+        """Poll every channel in use with one regex GET."""
+        status, body = await self._request("GET", self._read_url(POLL_PATH), self._read_auth)
+        if status == 200:
+            return _snapshot_from_channels(_channels_by_address(body))
+        if status == 404:
+            # Nothing matched: not an OpenEMS REST API, or every component is disabled.
+            raise ApiResponseError("no FEMS channel matched")
+        await self._raise_for_read_failure(status)
+        raise ApiResponseError(f"unexpected status {status}")  # pragma: no cover
+
+    async def async_set_channel(self, channel: str, value: float | None) -> None:
+        """Write one `ess0` channel; `None` releases it at once (§1.7)."""
+        if self._endpoint.write_password is None:
+            raise ApiWriteRejectedError(WriteRejectedReason.NOT_ACCEPTED)
+        payload = {"value": None if value is None else round(value)}
+        url = self._write_url(f"/rest/channel/{ESS_ID}/{channel}")
+        auth = _basic_auth(self._endpoint.write_password)
+        status, body = await self._request("POST", url, auth, payload)
+        if status == 200:
+            return
+        await self._raise_for_write_failure(status, body, auth)
+
+    async def async_check_write_access(self) -> None:
+        """Prove owner rights on a read-write API by releasing the setpoint (§1.10)."""
+        await self.async_set_channel(SET_ACTIVE_POWER_EQUALS, None)
+
+    @property
+    def _read_auth(self) -> str:
+        return _basic_auth(self._endpoint.read_password)
+
+    def _read_url(self, path: str) -> str:
+        return f"http://{self._endpoint.host}:{self._endpoint.read_port}{path}"
+
+    def _write_url(self, path: str) -> str:
+        return f"http://{self._endpoint.host}:{self._endpoint.write_port}{path}"
+
+    async def _raise_for_read_failure(self, status: int) -> None:
+        # 401 (<= 2025.3) is always authentication. 500 (>= 2025.4) is authentication
+        # only if a probe of a channel that always exists fails too (§1.9).
+        if status == 401:
+            raise ApiAuthError
+        if status == 500:
+            probe_status, _ = await self._request(
+                "GET", self._read_url(_PROBE_PATH), self._read_auth
+            )
+            if probe_status in (401, 500):
+                raise ApiAuthError
+        raise ApiConnectionError(f"FEMS answered HTTP {status}")
+
+    async def _raise_for_write_failure(
+        self, status: int, body: bytes, auth: str
+    ) -> None:
+        if status not in (400, 401, 500):
+            raise ApiConnectionError(f"FEMS answered HTTP {status}")
+        # Is the write password valid at all? A GET with it tells, on either port.
+        probe_status, _ = await self._request("GET", self._write_url(_PROBE_PATH), auth)
+        if probe_status in (401, 500):
+            raise ApiAuthError
+        text = body[:4096].decode("utf-8", "replace").lower()
+        if any(marker in text for marker in _READ_ONLY_MARKERS):
+            raise ApiWriteRejectedError(WriteRejectedReason.READ_ONLY_API)
+        if any(marker in text for marker in _ROLE_MARKERS):
+            raise ApiWriteRejectedError(WriteRejectedReason.ROLE_TOO_LOW)
+        raise ApiWriteRejectedError(WriteRejectedReason.NOT_ACCEPTED)
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        auth: str,
+        payload: Mapping[str, Any] | None = None,
+    ) -> tuple[int, bytes]:
+        """Send one request; credentials go pre-emptively (FEMS never challenges)."""
+        try:
+            async with self._session.request(
+                method,
+                url,
+                json=payload,
+                timeout=_TIMEOUT,
+                headers={"Accept": "application/json", "Authorization": auth},
+            ) as response:
+                return response.status, await _read_limited(response)
+        except (TimeoutError, aiohttp.ClientError) as err:
+            # The URL holds no credentials, but keep even the host out: the class says it all.
+            raise ApiConnectionError(type(err).__name__) from err
+
+
+def _basic_auth(password: str) -> str:
+    """The user name is ignored by FEMS: the password alone selects the role (§1.2)."""
+    return aiohttp.encode_basic_auth("x", password)
+
+
+async def _read_limited(response: aiohttp.ClientResponse) -> bytes:
+    """Read a body, refusing one that grows beyond what a FEMS answer can be."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(16 * 1024):
+        size += len(chunk)
+        if size > _MAX_BODY_BYTES:
+            raise ApiResponseError("answer too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _channels_by_address(body: bytes) -> dict[str, object]:
+    """Key a regex answer by `address`: one match is an object, several an array."""
+    try:
+        decoded = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ApiResponseError("answer is not JSON") from err
+    items = decoded if isinstance(decoded, list) else [decoded]
+    channels: dict[str, object] = {}
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(address := item.get("address"), str):
+            raise ApiResponseError("answer is not a list of channels")
+        # Write-only channels carry no `value`; undefined ones carry null.
+        channels[address] = item.get("value")
+    return channels
+
+
+def _snapshot_from_channels(channels: Mapping[str, object]) -> FemsSnapshot:
+    def number(address: str) -> float | None:
+        return as_number(channels.get(address))
+
+    return FemsSnapshot(
+        version=as_text(channels.get("_meta/Version")),
+        hostname=as_text(channels.get("_host/Hostname")),
+        state=as_enum(channels.get("_sum/State"), STATE_BY_VALUE),
+        soc=number("_sum/EssSoc"),
+        battery_power=number("_sum/EssDischargePower"),
+        capacity=number("_sum/EssCapacity"),
+        grid_power=number("_sum/GridActivePower"),
+        grid_mode=as_enum(channels.get("_sum/GridMode"), GRID_MODE_BY_VALUE),
+        production_power=number("_sum/ProductionActivePower"),
+        consumption_power=number("_sum/ConsumptionActivePower"),
+        battery_charged_energy=number("_sum/EssDcChargeEnergy"),
+        battery_discharged_energy=number("_sum/EssDcDischargeEnergy"),
+        grid_imported_energy=number("_sum/GridBuyActiveEnergy"),
+        grid_exported_energy=number("_sum/GridSellActiveEnergy"),
+        produced_energy=number("_sum/ProductionActiveEnergy"),
+        consumed_energy=number("_sum/ConsumptionActiveEnergy"),
+        allowed_charge_power=number(f"{ESS_ID}/AllowedChargePower"),
+        allowed_discharge_power=number(f"{ESS_ID}/AllowedDischargePower"),
+    )
+
+
+__all__ = [
+    "DEFAULT_READ_PASSWORD",
+    "DEFAULT_READ_PORT",
+    "DEFAULT_WRITE_PASSWORD",
+    "DEFAULT_WRITE_PORT",
+    "FemsRestClient",
+    "FemsRestEndpoint",
+]

@@ -1,0 +1,82 @@
+"""Binary sensors: vendor flags, and whether Energy Flex holds control of a device."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import EnergyFlexConfigEntry
+from .entity import EnergyFlexControlEntity, EnergyFlexEntity
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyFlexBinarySensorDescription(BinarySensorEntityDescription):
+    """A flag and how to read it from its device's data."""
+
+    value_fn: Callable[[Any], bool | None]
+
+
+CONTROL_ACTIVE = BinarySensorEntityDescription(
+    key="control_active", translation_key="control_active"
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EnergyFlexConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the vendor's flags and, where control exists, `control_active`."""
+    runtime = entry.runtime_data
+    entities: list[BinarySensorEntity] = [
+        EnergyFlexBinarySensor(runtime.coordinator, device, description)
+        for device in runtime.devices
+        for description in runtime.binary_sensors
+    ]
+    entities.extend(
+        ControlActiveBinarySensor(runtime.coordinator, device, CONTROL_ACTIVE, device.controller)
+        for device in runtime.devices
+        if device.controller is not None
+    )
+    async_add_entities(entities)
+
+
+class EnergyFlexBinarySensor(EnergyFlexEntity, BinarySensorEntity):
+    """A flag reported by the device."""
+
+    entity_description: EnergyFlexBinarySensorDescription
+
+    @property
+    def is_on(self) -> bool | None:
+        """The flag from the last poll."""
+        return self.entity_description.value_fn(self.device_data)
+
+
+class ControlActiveBinarySensor(EnergyFlexControlEntity, BinarySensorEntity):
+    """On while Energy Flex holds a setpoint on the device."""
+
+    @property
+    def available(self) -> bool:
+        """Known even while the device is offline: it is our own state."""
+        return True
+
+    @property
+    def is_on(self) -> bool:
+        """Whether any setpoint is held."""
+        return self.controller.active
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """When the held command ends by itself, if it was given a duration."""
+        deadline = self.controller.next_deadline()
+        return {"ends_at": deadline.isoformat()} if deadline else {}

@@ -1,0 +1,36 @@
+"""Button: hand control back to the device."""
+
+from __future__ import annotations
+
+from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import EnergyFlexConfigEntry
+from .entity import EnergyFlexControlEntity
+
+PARALLEL_UPDATES = 0
+
+RELEASE_CONTROL = ButtonEntityDescription(key="release_control", translation_key="release_control")
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EnergyFlexConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add `release_control` to every device that can be controlled."""
+    runtime = entry.runtime_data
+    async_add_entities(
+        ReleaseControlButton(runtime.coordinator, device, RELEASE_CONTROL, device.controller)
+        for device in runtime.devices
+        if device.controller is not None
+    )
+
+
+class ReleaseControlButton(EnergyFlexControlEntity, ButtonEntity):
+    """Releases every setpoint Energy Flex holds on the device."""
+
+    async def async_press(self) -> None:
+        """Release now."""
+        await self.controller.async_release()

@@ -1,0 +1,171 @@
+"""Config flow: a vendor menu, one form per connection, reauth, reconfigure, options."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, override
+
+import probatio
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.core import HomeAssistant, callback
+
+from .api.errors import ApiAuthError, ApiConnectionError
+from .const import CONF_CONNECTION, CONNECTION_FEMS_REST, DOMAIN
+from .coordinator import EnergyFlexConfigEntry
+from .vendors import VENDORS
+from .vendors.base import FlowError, IdentifiedDevice, Vendor
+
+_LOGGER = logging.getLogger(__name__)
+
+
+async def _async_identify(
+    hass: HomeAssistant, vendor: Vendor, data: Mapping[str, Any]
+) -> tuple[IdentifiedDevice | None, dict[str, str]]:
+    """Reach the device; on failure return the form error to show instead."""
+    try:
+        return await vendor.async_identify(hass, data), {}
+    except ApiAuthError:
+        error = "invalid_auth"
+    except ApiConnectionError:
+        error = "cannot_connect"
+    except FlowError as err:
+        error = err.key
+    except Exception:
+        _LOGGER.exception("Unexpected error while setting up %s", vendor.menu_id)
+        error = "unknown"
+    return None, {"base": error}
+
+
+def _without_secrets(vendor: Vendor, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Form defaults never carry stored secrets back to the browser."""
+    return {key: value for key, value in data.items() if key not in vendor.secret_keys}
+
+
+def _clean(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop optional fields the user left empty."""
+    return {key: value for key, value in user_input.items() if value not in (None, "")}
+
+
+class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up one connection of one vendor."""
+
+    VERSION = 1
+
+    @override
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Let the user pick a vendor connection."""
+        return self.async_show_menu(step_id="user", menu_options=list(VENDORS))
+
+    async def async_step_fems_rest(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """FENECON FEMS over local REST/JSON."""
+        return await self._async_step_connection(CONNECTION_FEMS_REST, user_input)
+
+    async def _async_step_connection(
+        self, menu_id: str, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        vendor = VENDORS[menu_id]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _clean(user_input)
+            device, errors = await _async_identify(self.hass, vendor, data)
+            if device is not None:
+                await self.async_set_unique_id(device.unique_id)
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(
+                    title=device.title, data={CONF_CONNECTION: menu_id, **data}
+                )
+        return self.async_show_form(
+            step_id=menu_id,
+            data_schema=vendor.form_schema(_without_secrets(vendor, user_input or {})),
+            errors=errors,
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The device rejected the stored credentials."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask again for the secrets only."""
+        entry = self._get_reauth_entry()
+        vendor = VENDORS[entry.data[CONF_CONNECTION]]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            # Secrets left empty are removed (e.g. a write password no longer wanted).
+            data = _without_secrets(vendor, entry.data) | _clean(user_input)
+            device, errors = await _async_identify(self.hass, vendor, data)
+            if device is not None:
+                await self.async_set_unique_id(device.unique_id)
+                self._abort_if_unique_id_mismatch(reason="wrong_device")
+                return self.async_update_reload_and_abort(entry, data=data)
+        form = vendor.form_schema(_without_secrets(vendor, entry.data))
+        schema = probatio.Schema(
+            {key: value for key, value in form.schema.items() if key in vendor.secret_keys}
+        )
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=schema,
+            errors=errors,
+            description_placeholders={"title": entry.title},
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change how the device is reached (address, ports, passwords)."""
+        entry = self._get_reconfigure_entry()
+        vendor = VENDORS[entry.data[CONF_CONNECTION]]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {CONF_CONNECTION: entry.data[CONF_CONNECTION], **_clean(user_input)}
+            device, errors = await _async_identify(self.hass, vendor, data)
+            if device is not None:
+                if device.address_based:
+                    # Only the address identifies this device; a new address is a new id.
+                    return self.async_update_reload_and_abort(
+                        entry, unique_id=device.unique_id, data=data
+                    )
+                await self.async_set_unique_id(device.unique_id)
+                self._abort_if_unique_id_mismatch(reason="wrong_device")
+                return self.async_update_reload_and_abort(entry, data=data)
+        return self.async_show_form(
+            step_id=SOURCE_RECONFIGURE,
+            data_schema=vendor.form_schema(_without_secrets(vendor, user_input or entry.data)),
+            errors=errors,
+        )
+
+    @staticmethod
+    @callback
+    @override
+    def async_get_options_flow(config_entry: EnergyFlexConfigEntry) -> EnergyFlexOptionsFlow:
+        """Options of the entry's vendor."""
+        return EnergyFlexOptionsFlow()
+
+    @classmethod
+    @callback
+    @override
+    def async_supports_options_flow(cls, config_entry: EnergyFlexConfigEntry) -> bool:
+        """Only vendors with options offer the options dialog."""
+        return VENDORS[config_entry.data[CONF_CONNECTION]].options_schema({}) is not None
+
+
+class EnergyFlexOptionsFlow(OptionsFlowWithReload):
+    """Vendor options; saving reloads the entry."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show and store the vendor's options."""
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        schema = VENDORS[self.config_entry.data[CONF_CONNECTION]].options_schema(
+            self.config_entry.options
+        )
+        return self.async_show_form(step_id="init", data_schema=schema)

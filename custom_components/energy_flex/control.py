@@ -1,0 +1,315 @@
+"""The one place that holds, repeats, bounds and releases setpoints (DESIGN §4).
+
+A vendor supplies a `ControlAdapter` that knows how to write and release one setpoint
+on its device; `SetpointController` does everything else the same way for every vendor:
+
+- validate before anything is sent (out of range: translated `ServiceValidationError`);
+- serialise writes to the device and collapse a burst to its last value;
+- repeat held setpoints (keep-alive) for devices that forget API writes;
+- remember deadlines in storage, so a command ends even if Home Assistant was down
+  when it should have, and a restart never silently resumes an unbounded command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol, TypedDict
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.event import (
+    async_track_point_in_utc_time,
+    async_track_time_interval,
+)
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from .api.errors import EnergyFlexApiError
+from .const import DOMAIN
+
+_LOGGER = logging.getLogger(__name__)
+_STORAGE_VERSION = 1
+
+
+class SetpointKind(StrEnum):
+    """What a held setpoint controls; values are stable (they are stored)."""
+
+    BATTERY_POWER = "battery_power"
+    DISCHARGE_LIMIT = "discharge_limit"
+    CHARGE_LIMIT = "charge_limit"
+
+
+class ControlAdapter(Protocol):
+    """How one vendor writes setpoints; values are in W with Home Assistant's sign."""
+
+    @property
+    def keepalive_interval(self) -> timedelta | None:
+        """How often a held setpoint must be re-sent, or `None` if the device keeps it."""
+
+    def allowed_range(self, kind: SetpointKind) -> tuple[float, float] | None:
+        """Lowest and highest value the device accepts now, or `None` if unknown."""
+
+    async def async_write(self, kind: SetpointKind, value: float) -> None:
+        """Send one setpoint to the device."""
+
+    async def async_release(self, kind: SetpointKind) -> None:
+        """Hand that setpoint back to the device's own logic."""
+
+
+class _StoredSetpoint(TypedDict):
+    value: float
+    until: str | None
+
+
+type WriteErrorMapper = Callable[[EnergyFlexApiError], HomeAssistantError]
+
+
+class SetpointController:
+    """Holds the setpoints of one device."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        adapter: ControlAdapter,
+        *,
+        storage_key: str,
+        map_error: WriteErrorMapper,
+        on_written: Callable[[], Awaitable[None]],
+    ) -> None:
+        """Set up an idle controller; call `async_restore` once the device answered."""
+        self._hass = hass
+        self._adapter = adapter
+        self._map_error = map_error
+        self._on_written = on_written
+        self._store: Store[dict[str, _StoredSetpoint]] = Store(
+            hass, _STORAGE_VERSION, f"{DOMAIN}.control.{storage_key}"
+        )
+        self._lock = asyncio.Lock()
+        # What callers asked for last (a burst overwrites it) and what the device holds.
+        self._desired: dict[SetpointKind, float] = {}
+        self._held: dict[SetpointKind, float] = {}
+        self._deadlines: dict[SetpointKind, datetime] = {}
+        self._unsub_deadlines: dict[SetpointKind, CALLBACK_TYPE] = {}
+        self._unsub_keepalive: CALLBACK_TYPE | None = None
+        self._keepalive_failing = False
+        self._listeners: list[CALLBACK_TYPE] = []
+
+    # --- what entities show -------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        """Whether any setpoint is held."""
+        return bool(self._held)
+
+    def held(self, kind: SetpointKind) -> float | None:
+        """The value held for `kind`, or `None` when the device runs on its own."""
+        return self._held.get(kind)
+
+    def deadline(self, kind: SetpointKind) -> datetime | None:
+        """When a held setpoint ends by itself, if it has a duration."""
+        return self._deadlines.get(kind)
+
+    def next_deadline(self) -> datetime | None:
+        """The earliest moment a held setpoint ends by itself."""
+        return min(self._deadlines.values(), default=None)
+
+    def allowed_range(self, kind: SetpointKind) -> tuple[float, float] | None:
+        """The device's current bounds for `kind`."""
+        return self._adapter.allowed_range(kind)
+
+    @callback
+    def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call `listener` whenever what is held changes; returns the remover."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    # --- commands -----------------------------------------------------------------
+
+    def validate(self, kind: SetpointKind, value: float) -> None:
+        """Refuse a value the device would not accept; nothing is sent when this raises."""
+        bounds = self._adapter.allowed_range(kind)
+        if not math.isfinite(value):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="setpoint_not_a_number"
+            )
+        if bounds is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="setpoint_range_unknown"
+            )
+        low, high = bounds
+        if not low <= value <= high:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="setpoint_out_of_range",
+                translation_placeholders={
+                    "value": f"{value:g}",
+                    "min": f"{low:g}",
+                    "max": f"{high:g}",
+                },
+            )
+
+    async def async_set(
+        self, kind: SetpointKind, value: float, duration: timedelta | None = None
+    ) -> None:
+        """Validate, send and hold a setpoint, optionally for `duration`."""
+        self.validate(kind, value)
+        self._desired[kind] = value
+        async with self._lock:
+            target = self._desired.get(kind)
+            if target is None:
+                return  # released while this call waited
+            if self._held.get(kind) != target:
+                # Only the newest value of a burst is still `desired` here.
+                await self._async_write(kind, target)
+                self._held[kind] = target
+            self._schedule_deadline(kind, duration)
+        await self._async_save()
+        self._ensure_keepalive()
+        self._notify()
+        await self._on_written()
+
+    async def async_release(self, kinds: tuple[SetpointKind, ...] | None = None) -> None:
+        """Hand control back to the device; without `kinds`, everything held.
+
+        Releasing when nothing is held still tells the device, so the button also
+        recovers a setpoint left behind by an earlier crash.
+        """
+        if kinds is None:
+            kinds = tuple(self._held) or (SetpointKind.BATTERY_POWER,)
+        async with self._lock:
+            for kind in kinds:
+                self._desired.pop(kind, None)
+                try:
+                    await self._adapter.async_release(kind)
+                except EnergyFlexApiError as err:
+                    raise self._map_error(err) from err
+                self._held.pop(kind, None)
+                self._cancel_deadline(kind)
+        if not self._held:
+            self._stop_keepalive()
+        await self._async_save()
+        self._notify()
+        await self._on_written()
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    async def async_restore(self) -> None:
+        """Finish what was held before a restart.
+
+        A command with a deadline still ahead resumes until that deadline. An expired
+        one, or one without a deadline, is released: never resume a command that nobody
+        bounded, and end the ones whose time passed while Home Assistant was down.
+        """
+        stored = await self._store.async_load() or {}
+        now = dt_util.utcnow()
+        for raw_kind, record in stored.items():
+            try:
+                kind = SetpointKind(raw_kind)
+            except ValueError:
+                continue
+            until = dt_util.parse_datetime(record["until"]) if record["until"] else None
+            try:
+                if until is not None and until > now:
+                    await self.async_set(kind, record["value"], until - now)
+                else:
+                    _LOGGER.info("Releasing %s held before the restart", kind)
+                    await self.async_release((kind,))
+            except HomeAssistantError as err:
+                # Keep the record: the next start tries again.
+                _LOGGER.warning("Could not restore %s after the restart: %s", kind, err)
+
+    async def async_unload(self) -> None:
+        """Stop repeating and hand held setpoints back when the entry goes away."""
+        self._stop_keepalive()
+        for kind in list(self._unsub_deadlines):
+            self._cancel_deadline(kind)
+        if self._held:
+            try:
+                await self.async_release(tuple(self._held))
+            except HomeAssistantError as err:
+                # The device drops unrefreshed writes by itself (FEMS: 60 s).
+                _LOGGER.warning("Could not release control on unload: %s", err)
+
+    # --- internals ------------------------------------------------------------------
+
+    async def _async_write(self, kind: SetpointKind, value: float) -> None:
+        try:
+            await self._adapter.async_write(kind, value)
+        except EnergyFlexApiError as err:
+            # Forget the request: the device still has what it had before.
+            if kind in self._held:
+                self._desired[kind] = self._held[kind]
+            else:
+                self._desired.pop(kind, None)
+            raise self._map_error(err) from err
+
+    def _schedule_deadline(self, kind: SetpointKind, duration: timedelta | None) -> None:
+        self._cancel_deadline(kind)
+        if duration is None:
+            return
+        deadline = dt_util.utcnow() + duration
+        self._deadlines[kind] = deadline
+
+        async def _expired(_now: datetime) -> None:
+            self._unsub_deadlines.pop(kind, None)
+            _LOGGER.debug("Duration of %s ended, releasing", kind)
+            try:
+                await self.async_release((kind,))
+            except HomeAssistantError as err:
+                _LOGGER.warning("Could not release %s at its deadline: %s", kind, err)
+
+        self._unsub_deadlines[kind] = async_track_point_in_utc_time(self._hass, _expired, deadline)
+
+    def _cancel_deadline(self, kind: SetpointKind) -> None:
+        self._deadlines.pop(kind, None)
+        if unsub := self._unsub_deadlines.pop(kind, None):
+            unsub()
+
+    def _ensure_keepalive(self) -> None:
+        interval = self._adapter.keepalive_interval
+        if interval is None or self._unsub_keepalive is not None or not self._held:
+            return
+        self._unsub_keepalive = async_track_time_interval(
+            self._hass, self._async_keepalive, interval, cancel_on_shutdown=True
+        )
+
+    def _stop_keepalive(self) -> None:
+        if self._unsub_keepalive is not None:
+            self._unsub_keepalive()
+            self._unsub_keepalive = None
+
+    async def _async_keepalive(self, _now: datetime) -> None:
+        async with self._lock:
+            for kind, value in list(self._held.items()):
+                try:
+                    await self._adapter.async_write(kind, value)
+                except EnergyFlexApiError as err:
+                    if not self._keepalive_failing:
+                        _LOGGER.warning("Could not repeat the held %s: %s", kind, err)
+                    self._keepalive_failing = True
+                    return
+        if self._keepalive_failing:
+            _LOGGER.info("Repeating held setpoints works again")
+        self._keepalive_failing = False
+
+    async def _async_save(self) -> None:
+        await self._store.async_save(
+            {
+                kind.value: {
+                    "value": value,
+                    "until": deadline.isoformat()
+                    if (deadline := self._deadlines.get(kind))
+                    else None,
+                }
+                for kind, value in self._held.items()
+            }
+        )
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()

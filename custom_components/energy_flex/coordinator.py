@@ -1,0 +1,144 @@
+"""Polling coordinator and the mapping of client errors to Home Assistant errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .api.errors import (
+    ApiAuthError,
+    ApiConnectionError,
+    ApiWriteRejectedError,
+    EnergyFlexApiError,
+)
+from .const import DOMAIN
+from .control import ControlAdapter, SetpointController
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class EnergyFlexCoordinator[DataT](DataUpdateCoordinator[DataT]):
+    """Polls one connection; the client's errors become translated update errors."""
+
+    config_entry: ConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        *,
+        fetch: Callable[[], Awaitable[DataT]],
+        update_interval: timedelta,
+    ) -> None:
+        """Poll `fetch` every `update_interval`."""
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title}",
+            update_interval=update_interval,
+        )
+        self._fetch = fetch
+
+    async def _async_update_data(self) -> DataT:
+        try:
+            return await self._fetch()
+        except ApiAuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="invalid_auth"
+            ) from err
+        except ApiConnectionError as err:
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key="cannot_connect") from err
+        except EnergyFlexApiError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN, translation_key="invalid_response"
+            ) from err
+
+
+def write_issue_id(entry: ConfigEntry) -> str:
+    """The repair issue raised when the device refuses writes."""
+    return f"write_rejected_{entry.entry_id}"
+
+
+def map_write_error(
+    hass: HomeAssistant, entry: ConfigEntry, err: EnergyFlexApiError
+) -> HomeAssistantError:
+    """Turn a failed write into what the user sees, and start reauth or a repair."""
+    if isinstance(err, ApiAuthError):
+        entry.async_start_reauth(hass)
+        return HomeAssistantError(translation_domain=DOMAIN, translation_key="write_auth_failed")
+    if isinstance(err, ApiWriteRejectedError):
+        key = f"write_{err.reason.value}"
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            write_issue_id(entry),
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=key,
+            translation_placeholders={"title": entry.title},
+        )
+        return HomeAssistantError(translation_domain=DOMAIN, translation_key=key)
+    if isinstance(err, ApiConnectionError):
+        return HomeAssistantError(translation_domain=DOMAIN, translation_key="cannot_connect")
+    return HomeAssistantError(translation_domain=DOMAIN, translation_key="invalid_response")
+
+
+def build_controller(
+    hass: HomeAssistant,
+    coordinator: EnergyFlexCoordinator[Any],
+    adapter: ControlAdapter,
+    storage_key: str,
+) -> SetpointController:
+    """A controller whose errors are translated and whose writes refresh the data."""
+    entry = coordinator.config_entry
+
+    async def written() -> None:
+        # A write went through: a "write rejected" repair no longer applies.
+        ir.async_delete_issue(hass, DOMAIN, write_issue_id(entry))
+        await coordinator.async_request_refresh()
+
+    return SetpointController(
+        hass,
+        adapter,
+        storage_key=storage_key,
+        map_error=lambda err: map_write_error(hass, entry, err),
+        on_written=written,
+    )
+
+
+@dataclass(kw_only=True)
+class EnergyFlexDevice:
+    """One Home Assistant device of an entry, and how to find its data in a poll."""
+
+    identity: str
+    info: DeviceInfo
+    # Picks this device's part of the coordinator's data; `None` = unavailable.
+    data: Callable[[Any], Any] = lambda data: data
+    controller: SetpointController | None = None
+
+
+@dataclass(kw_only=True)
+class EnergyFlexRuntime:
+    """What an entry holds while it is loaded (`entry.runtime_data`)."""
+
+    coordinator: EnergyFlexCoordinator[Any]
+    devices: list[EnergyFlexDevice]
+    sensors: tuple[Any, ...] = ()
+    binary_sensors: tuple[Any, ...] = ()
+    numbers: tuple[Any, ...] = ()
+    # Client-side facts for diagnostics (never secrets; they are redacted anyway).
+    diagnostics: Callable[[], dict[str, Any]] = dict
+
+
+type EnergyFlexConfigEntry = ConfigEntry[EnergyFlexRuntime]

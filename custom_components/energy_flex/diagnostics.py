@@ -1,0 +1,56 @@
+"""Diagnostics: entry, last poll and control state, with every secret redacted."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_WRITE_PASSWORD
+from .control import SetpointKind
+from .coordinator import EnergyFlexConfigEntry
+
+TO_REDACT = {CONF_PASSWORD, CONF_WRITE_PASSWORD, CONF_USERNAME, CONF_HOST, "hostname", "unique_id"}
+
+
+def _plain(value: Any) -> Any:
+    """Snapshots are dataclasses (some keyed by device); make them JSON-friendly."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)
+        }
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    return value
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: EnergyFlexConfigEntry
+) -> dict[str, Any]:
+    """What support needs to see, without passwords, addresses or serials."""
+    runtime = entry.runtime_data
+    data = runtime.coordinator.data
+    return async_redact_data(
+        {
+            "entry": {
+                "data": dict(entry.data),
+                "options": dict(entry.options),
+                "unique_id": entry.unique_id,
+            },
+            "client": runtime.diagnostics(),
+            "last_update_success": runtime.coordinator.last_update_success,
+            "data": _plain(data),
+            "control": {
+                str(index): {
+                    "active": device.controller.active,
+                    "held": {kind.value: device.controller.held(kind) for kind in SetpointKind},
+                }
+                for index, device in enumerate(runtime.devices)
+                if device.controller is not None
+            },
+        },
+        TO_REDACT,
+    )

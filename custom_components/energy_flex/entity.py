@@ -1,0 +1,60 @@
+"""The one base entity every platform builds on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .control import SetpointController
+from .coordinator import EnergyFlexCoordinator, EnergyFlexDevice
+
+
+class EnergyFlexEntity(CoordinatorEntity[EnergyFlexCoordinator[Any]]):
+    """An entity of one device: named by translation key, identified by the device."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        coordinator: EnergyFlexCoordinator[Any],
+        device: EnergyFlexDevice,
+        description: EntityDescription,
+    ) -> None:
+        """Bind the entity to its device and description."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        self._device = device
+        self._attr_unique_id = f"{device.identity}_{description.key}"
+        self._attr_device_info = device.info
+
+    @property
+    def device_data(self) -> Any:
+        """This device's part of the last poll."""
+        return self._device.data(self.coordinator.data)
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the device does not answer."""
+        return super().available and self.device_data is not None
+
+
+class EnergyFlexControlEntity(EnergyFlexEntity):
+    """An entity that shows or changes what the device's controller holds."""
+
+    def __init__(
+        self,
+        coordinator: EnergyFlexCoordinator[Any],
+        device: EnergyFlexDevice,
+        description: EntityDescription,
+        controller: SetpointController,
+    ) -> None:
+        """Also follow the controller, which changes between polls."""
+        super().__init__(coordinator, device, description)
+        self.controller = controller
+
+    async def async_added_to_hass(self) -> None:
+        """Write state whenever the held setpoints change."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.controller.async_add_listener(self.async_write_ha_state))

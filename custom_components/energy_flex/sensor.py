@@ -1,0 +1,49 @@
+"""Sensors: what the device measures, one description list per vendor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.sensor import SensorEntity, SensorEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+
+from .coordinator import EnergyFlexConfigEntry
+from .entity import EnergyFlexEntity
+
+PARALLEL_UPDATES = 0  # the coordinator polls; entities only read its data
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyFlexSensorDescription(SensorEntityDescription):
+    """A sensor and how to read it from its device's data."""
+
+    value_fn: Callable[[Any], StateType]
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EnergyFlexConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add every sensor the entry's vendor describes, for each of its devices."""
+    runtime = entry.runtime_data
+    async_add_entities(
+        EnergyFlexSensor(runtime.coordinator, device, description)
+        for device in runtime.devices
+        for description in runtime.sensors
+    )
+
+
+class EnergyFlexSensor(EnergyFlexEntity, SensorEntity):
+    """A measured value; `None` from the device shows as unknown, never as 0."""
+
+    entity_description: EnergyFlexSensorDescription
+
+    @property
+    def native_value(self) -> StateType:
+        """The value from the last poll."""
+        return self.entity_description.value_fn(self.device_data)

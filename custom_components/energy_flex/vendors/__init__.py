@@ -1,0 +1,9 @@
+"""The vendor connections the integration offers, keyed by menu id (DESIGN §1)."""
+
+from __future__ import annotations
+
+from .base import Vendor
+from .fems_rest import FemsRestVendor
+
+# Only connections that exist are offered in the menu; a new vendor adds one line.
+VENDORS: dict[str, Vendor] = {vendor.menu_id: vendor for vendor in (FemsRestVendor(),)}

@@ -1,0 +1,229 @@
+"""FENECON FEMS on the Home Assistant side, for every FEMS transport.
+
+REST and Modbus both deliver a `FemsSnapshot` and write the same OpenEMS channels, so
+the entity descriptions and the control adapter here serve both. OpenEMS already uses
+Home Assistant's sign convention (ESS + discharge, grid + import); the one conversion
+is the charge limit, shown as a positive "maximum charge power" and written negative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Protocol
+
+from homeassistant.components.number import NumberDeviceClass, NumberMode
+from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
+from homeassistant.helpers.typing import StateType
+
+from ..api.fems import FemsGridMode, FemsSnapshot, FemsState
+from ..control import SetpointKind
+from ..coordinator import EnergyFlexCoordinator
+from ..number import EnergyFlexNumberDescription
+from ..sensor import EnergyFlexSensorDescription
+
+SET_ACTIVE_POWER_EQUALS = "SetActivePowerEquals"
+SET_ACTIVE_POWER_LESS_OR_EQUALS = "SetActivePowerLessOrEquals"
+SET_ACTIVE_POWER_GREATER_OR_EQUALS = "SetActivePowerGreaterOrEquals"
+
+# Each held setpoint is one OpenEMS write channel of ess0.
+_CHANNEL_BY_KIND = {
+    SetpointKind.BATTERY_POWER: SET_ACTIVE_POWER_EQUALS,
+    SetpointKind.DISCHARGE_LIMIT: SET_ACTIVE_POWER_LESS_OR_EQUALS,
+    SetpointKind.CHARGE_LIMIT: SET_ACTIVE_POWER_GREATER_OR_EQUALS,
+}
+
+
+class FemsChannelWriter(Protocol):
+    """A FEMS client that writes ess0 channels by OpenEMS channel id."""
+
+    async def async_set_channel(self, channel: str, value: float | None) -> None:
+        """Write `value`, or release the channel with `None`."""
+
+
+def _charge(power: float | None) -> float | None:
+    return None if power is None else max(0.0, -power)
+
+
+def _discharge(power: float | None) -> float | None:
+    return None if power is None else max(0.0, power)
+
+
+def _stored_energy(data: FemsSnapshot) -> float | None:
+    if data.capacity is None or data.soc is None:
+        return None
+    return round(data.capacity * data.soc / 100)
+
+
+type _ValueFn = Callable[[FemsSnapshot], StateType]
+
+
+def _power(
+    key: str, value_fn: _ValueFn, entity_category: EntityCategory | None = None
+) -> EnergyFlexSensorDescription:
+    return EnergyFlexSensorDescription(
+        key=key,
+        translation_key=key,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=entity_category,
+        value_fn=value_fn,
+    )
+
+
+def _counter(key: str, value_fn: _ValueFn) -> EnergyFlexSensorDescription:
+    # Wh_Σ counters only grow (OpenEMS >= 2023.6 never resets them).
+    return EnergyFlexSensorDescription(
+        key=key,
+        translation_key=key,
+        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
+        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=value_fn,
+    )
+
+
+FEMS_SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
+    EnergyFlexSensorDescription(
+        key="state_of_charge",
+        translation_key="state_of_charge",
+        native_unit_of_measurement=PERCENTAGE,
+        device_class=SensorDeviceClass.BATTERY,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda data: data.soc,
+    ),
+    _power("battery_power", lambda data: data.battery_power),
+    _power("battery_charge_power", lambda data: _charge(data.battery_power)),
+    _power("battery_discharge_power", lambda data: _discharge(data.battery_power)),
+    _power("grid_power", lambda data: data.grid_power),
+    _power("production_power", lambda data: data.production_power),
+    _power("consumption_power", lambda data: data.consumption_power),
+    _power(
+        "max_charge_power",
+        lambda data: _charge(data.allowed_charge_power),
+        entity_category=EntityCategory.DIAGNOSTIC,
+    ),
+    _power(
+        "max_discharge_power",
+        lambda data: _discharge(data.allowed_discharge_power),
+        entity_category=EntityCategory.DIAGNOSTIC,
+    ),
+    EnergyFlexSensorDescription(
+        key="stored_energy",
+        translation_key="stored_energy",
+        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
+        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        device_class=SensorDeviceClass.ENERGY_STORAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=_stored_energy,
+    ),
+    EnergyFlexSensorDescription(
+        key="usable_capacity",
+        translation_key="usable_capacity",
+        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
+        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        device_class=SensorDeviceClass.ENERGY_STORAGE,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.capacity,
+    ),
+    _counter("battery_charged_energy", lambda data: data.battery_charged_energy),
+    _counter("battery_discharged_energy", lambda data: data.battery_discharged_energy),
+    _counter("grid_imported_energy", lambda data: data.grid_imported_energy),
+    _counter("grid_exported_energy", lambda data: data.grid_exported_energy),
+    _counter("produced_energy", lambda data: data.produced_energy),
+    _counter("consumed_energy", lambda data: data.consumed_energy),
+    EnergyFlexSensorDescription(
+        key="grid_mode",
+        translation_key="grid_mode",
+        device_class=SensorDeviceClass.ENUM,
+        options=[mode.value for mode in FemsGridMode],
+        value_fn=lambda data: data.grid_mode,
+    ),
+    EnergyFlexSensorDescription(
+        key="system_state",
+        translation_key="system_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in FemsState],
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.state,
+    ),
+)
+
+FEMS_NUMBERS: tuple[EnergyFlexNumberDescription, ...] = (
+    EnergyFlexNumberDescription(
+        key="battery_power_setpoint",
+        translation_key="battery_power_setpoint",
+        kind=SetpointKind.BATTERY_POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        device_class=NumberDeviceClass.POWER,
+        mode=NumberMode.BOX,
+        native_step=1,
+    ),
+    EnergyFlexNumberDescription(
+        key="discharge_power_limit",
+        translation_key="discharge_power_limit",
+        kind=SetpointKind.DISCHARGE_LIMIT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        device_class=NumberDeviceClass.POWER,
+        mode=NumberMode.BOX,
+        native_step=1,
+        entity_registry_enabled_default=False,
+    ),
+    EnergyFlexNumberDescription(
+        key="charge_power_limit",
+        translation_key="charge_power_limit",
+        kind=SetpointKind.CHARGE_LIMIT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        device_class=NumberDeviceClass.POWER,
+        mode=NumberMode.BOX,
+        native_step=1,
+        entity_registry_enabled_default=False,
+    ),
+)
+
+
+class FemsControlAdapter:
+    """Drives ess0's write channels; FEMS forgets them 60 s after the last write."""
+
+    def __init__(
+        self,
+        writer: FemsChannelWriter,
+        coordinator: EnergyFlexCoordinator[FemsSnapshot],
+        keepalive_interval: timedelta,
+    ) -> None:
+        """Write through `writer`; read the allowed power from the last poll."""
+        self._writer = writer
+        self._coordinator = coordinator
+        self._keepalive_interval = keepalive_interval
+
+    @property
+    def keepalive_interval(self) -> timedelta:
+        """Re-send held setpoints well inside the 60 s apiTimeout."""
+        return self._keepalive_interval
+
+    def allowed_range(self, kind: SetpointKind) -> tuple[float, float] | None:
+        """The ESS's allowed charge (negative) and discharge power from the last poll."""
+        data = self._coordinator.data
+        if data is None or data.allowed_charge_power is None:
+            return None
+        if data.allowed_discharge_power is None:
+            return None
+        max_charge = max(0.0, -data.allowed_charge_power)
+        max_discharge = max(0.0, data.allowed_discharge_power)
+        if kind is SetpointKind.BATTERY_POWER:
+            return (-max_charge, max_discharge)
+        if kind is SetpointKind.DISCHARGE_LIMIT:
+            return (0.0, max_discharge)
+        return (0.0, max_charge)
+
+    async def async_write(self, kind: SetpointKind, value: float) -> None:
+        """Write one ess0 channel; the charge limit goes out negative (OpenEMS sign)."""
+        channel_value = -value if kind is SetpointKind.CHARGE_LIMIT else value
+        await self._writer.async_set_channel(_CHANNEL_BY_KIND[kind], channel_value)
+
+    async def async_release(self, kind: SetpointKind) -> None:
+        """`{"value": null}` drops the pending write at once."""
+        await self._writer.async_set_channel(_CHANNEL_BY_KIND[kind], None)

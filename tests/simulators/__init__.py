@@ -1,0 +1,1 @@
+"""Tests for the standalone vendor simulators (no Home Assistant needed)."""
