@@ -19,12 +19,15 @@ class FaultInjector:
     error_status: int | None = None
     malformed_body: bool = False
     drop_connection: bool = False
+    # Limit the faults to these HTTP methods (e.g. {"POST"}); None = every request.
+    methods: frozenset[str] | None = None
 
     def reset(self) -> None:
         self.latency_s = 0.0
         self.error_status = None
         self.malformed_body = False
         self.drop_connection = False
+        self.methods = None
 
 
 class ConnectionDropped(web.HTTPException):
@@ -38,6 +41,8 @@ def fault_middleware(faults: FaultInjector) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if faults.methods is not None and request.method not in faults.methods:
+            return await handler(request)
         if faults.latency_s > 0:
             await asyncio.sleep(faults.latency_s)
         if faults.drop_connection:

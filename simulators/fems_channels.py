@@ -30,6 +30,7 @@ SET_ACTIVE_POWER_GREATER_OR_EQUALS: Final = f"{ESS}/SetActivePowerGreaterOrEqual
 GRID_MODE_ON_GRID: Final = 1
 GRID_MODE_OFF_GRID: Final = 2
 GRID_MODE_UNDEFINED: Final = -1
+GRID_MODE_CHANNELS: Final = frozenset({f"{SUM}/GridMode", f"{ESS}/GridMode"})
 _GRID_MODE_TEXT: Final = "1:On-Grid, 2:Off-Grid, 3:Off-Grid Genset"
 _STATE_TEXT: Final = "0:Ok, 1:Info, 2:Warning, 3:Fault"
 _SOC_TEXT: Final = "Range 0..100"
@@ -200,7 +201,6 @@ class DeviceStatus:
     hostname: str
     state: int = 0
     has_ignored_component_states: bool = False
-    grid_mode_undefined: bool = False
     api_worker_log: str = ""
 
 
@@ -225,10 +225,7 @@ class ProcessImage:
         self._max_consumption = max(self._max_consumption, consumption)
         soc = _round(model.soc)
         capacity = _round(model.capacity_wh)
-        if status.grid_mode_undefined:
-            grid_mode = GRID_MODE_UNDEFINED
-        else:
-            grid_mode = GRID_MODE_ON_GRID if model.on_grid else GRID_MODE_OFF_GRID
+        grid_mode = GRID_MODE_ON_GRID if model.on_grid else GRID_MODE_OFF_GRID
         max_apparent = _round(max(model.max_charge_w, model.max_discharge_w))
         charged, discharged = int(model.charged_wh), int(model.discharged_wh)
 

@@ -14,11 +14,9 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import json
 import random
 import re
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from enum import IntEnum
 from types import TracebackType
@@ -31,8 +29,11 @@ from .cli import RunningSimulator, SimulatorCli
 from .connections import ConnectionGate, GatedTCPSite
 from .faults import FaultInjector, RejectedWrite, WriteLog, WriteRecord, fault_middleware
 from .fems_api_worker import ApiWorker
+from .fems_bodies import jsonrpc_response, loose_value, parse_value
 from .fems_channels import (
     ESS,
+    GRID_MODE_CHANNELS,
+    GRID_MODE_UNDEFINED,
     HOST,
     META,
     REST_CONTROLLER,
@@ -51,7 +52,6 @@ from .fems_errors import (
     ILLEGAL_ARGUMENT,
     NO_COMPONENT_WITH_ID,
     PATTERN_SYNTAX,
-    ZERO_UUID,
     FemsError,
     authentication_failed,
     empty_response,
@@ -59,7 +59,6 @@ from .fems_errors import (
     generic_error,
     jetty_error_page,
     json_response,
-    jsonrpc_error_response,
     named_error,
     role_denied,
     runtime_error,
@@ -117,7 +116,7 @@ class FemsRestSimulator:
         seed: int = 0,
     ) -> None:
         self.battery = battery if battery is not None else BatteryModel(clock=clock)
-        self.firmware = firmware
+        self._firmware = firmware
         self.read_write = read_write
         self.passwords: dict[str, str] = dict(DEFAULT_PASSWORDS if passwords is None else passwords)
         unknown = set(self.passwords) - {role.name.lower() for role in Role}
@@ -128,10 +127,11 @@ class FemsRestSimulator:
         self.faults = FaultInjector()
         self.writes = WriteLog()
         self.requests = RequestCounter()
-        # Device-state knobs for tests: forced nulls, forced raw values, status channels.
+        # Test knobs that apply at once: forced nulls, forced raw values, GridMode -1.
         self.undefined: set[str] = set()
         self.overrides: dict[str, JsonScalar] = {}
         self.grid_mode_undefined = False
+        # Device status, reported from the next controller cycle on.
         self.state = 0
         self.has_ignored_component_states = False
         self.host = "127.0.0.1"
@@ -154,6 +154,11 @@ class FemsRestSimulator:
         self._ticker: asyncio.Task[None] | None = None
 
     # --- public state -----------------------------------------------------------------
+
+    @property
+    def firmware(self) -> str:
+        """The firmware version (`_meta/Version`); it fixes the error generation and units."""
+        return self._firmware
 
     @property
     def api_timeout_s(self) -> float:
@@ -199,7 +204,6 @@ class FemsRestSimulator:
                 hostname=self.hostname,
                 state=self.state,
                 has_ignored_component_states=self.has_ignored_component_states,
-                grid_mode_undefined=self.grid_mode_undefined,
                 api_worker_log=self._worker.log_line(),
             )
             self._image = self._image_builder.build(self.battery, status)
@@ -287,7 +291,7 @@ class FemsRestSimulator:
             return self._dispatch(request, role, body)
         except FemsError as err:
             if request.method == "POST":
-                self._reject(_write_target(request.path), _loose_value(body), role, err)
+                self._reject(_write_target(request.path), loose_value(body), role, err)
             return error_response(err, request, jetty12=self._jetty12)
 
     def _dispatch(self, request: web.Request, role: Role, body: bytes) -> web.Response:
@@ -363,6 +367,8 @@ class FemsRestSimulator:
             return None
         if address in self.overrides:
             return self.overrides[address]
+        if self.grid_mode_undefined and address in GRID_MODE_CHANNELS:
+            return GRID_MODE_UNDEFINED  # set explicitly to UNDEFINED: -1, not null
         assert self._image is not None
         return self._image.get(address)
 
@@ -373,7 +379,7 @@ class FemsRestSimulator:
             raise generic_error("REST-Api is in Read-Only mode")
         if role > Role.OWNER:
             raise role_denied("HTTP POST", role.name)
-        value = _parse_value(body)
+        value = parse_value(body)
         spec = self._write_channel(component, channel)
         self._accept_write(spec, value, role)
         return json_response({})
@@ -426,19 +432,9 @@ class FemsRestSimulator:
             raise role_denied("HTTP POST", role.name)
         if request.method != "POST":
             raise generic_error(f"Method [{request.method}] is not supported for JSON-RPC endpoint")
-        request_id = ZERO_UUID
-        try:
-            message = _parse_object(body)
-            request_id = _request_id(message)
-            method, params = message.get("method"), message.get("params")
-            if not isinstance(method, str) or not isinstance(params, dict):
-                raise generic_error("JSON-RPC message is not a request")
-            result = self._jsonrpc_call(role, method, params)
-        except FemsError as err:
-            # Over this transport every error is wrapped once more, always code 1.
-            text = f"Unable to get Response: {err}"
-            return jsonrpc_error_response(400, request_id, 1, text, [text])
-        return json_response({"jsonrpc": "2.0", "id": request_id, "result": result})
+        return jsonrpc_response(
+            body, lambda method, params: self._jsonrpc_call(role, method, params)
+        )
 
     def _jsonrpc_call(self, role: Role, method: str, params: dict[str, JsonValue]) -> JsonValue:
         if method == "getEdgeConfig":
@@ -496,56 +492,8 @@ def _not_alphabetical(objects: list[dict[str, JsonValue]]) -> list[JsonValue]:
     return list(objects)
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"invalid JSON constant {name}")
-
-
-def _parse_object(body: bytes) -> dict[str, JsonValue]:
-    try:
-        doc = json.loads(body.decode(), parse_constant=_reject_constant)
-    except ValueError as err:  # includes UnicodeDecodeError and JSONDecodeError
-        raise generic_error(f"Unable to parse: {err}") from None
-    if not isinstance(doc, dict):
-        raise generic_error(f"Unable to parse: not a JSON object: {body[:100]!r}")
-    return doc
-
-
-def _parse_value(body: bytes) -> JsonScalar:
-    message = _parse_object(body)
-    if "value" not in message:
-        raise generic_error("Value is missing")
-    value = message["value"]
-    if isinstance(value, (list, dict)):
-        raise generic_error(f"Unable to parse value [{json.dumps(value)}]")
-    return value
-
-
-def _request_id(message: dict[str, JsonValue]) -> str:
-    if "id" not in message:
-        return str(uuid.uuid4())
-    request_id = message["id"]
-    try:
-        return str(uuid.UUID(str(request_id))) if isinstance(request_id, str) else _bad_id()
-    except ValueError:
-        return _bad_id()
-
-
-def _bad_id() -> str:
-    raise generic_error("JSON-RPC id must be a UUID")
-
-
 def _write_target(path: str) -> str:
     return path.removeprefix("/rest/channel/")
-
-
-def _loose_value(body: bytes) -> JsonScalar:
-    """The posted value for the rejected-write log, if the body has a readable one."""
-    try:
-        doc = json.loads(body.decode(), parse_constant=_reject_constant)
-    except ValueError:
-        return None
-    value = doc.get("value") if isinstance(doc, dict) else None
-    return None if isinstance(value, (list, dict)) else value
 
 
 # --- command line -------------------------------------------------------------------

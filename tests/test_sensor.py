@@ -158,7 +158,7 @@ async def test_device_identity_is_the_hostname(
     entity_registry: er.EntityRegistry,
 ) -> None:
     """The device is identified by the FEMS hostname and carries its version."""
-    device = device_registry.async_get_device(identifiers={(DOMAIN, HOSTNAME)})
+    device = device_registry.async_get_device_by_identifier((DOMAIN, HOSTNAME), fems_entry.entry_id)
     assert device is not None
     assert device.manufacturer == "FENECON"
     assert device.sw_version == "2026.5.0"

@@ -130,6 +130,13 @@ async def test_regex_matches_give_unsorted_array(
     assert json.loads(body)["address"] == "ess0/SetActivePowerEquals"
 
 
+async def test_undefined_values(sim: FemsRestSimulator, session: aiohttp.ClientSession) -> None:
+    sim.undefined.add("_sum/GridActivePower")
+    sim.grid_mode_undefined = True
+    values = await read_map(session, f"{sim.read_url}/rest/channel/_sum/Grid(ActivePower|Mode)")
+    assert values == {"_sum/GridActivePower": None, "_sum/GridMode": -1}
+
+
 async def test_write_only_channel_has_no_value_key(
     sim: FemsRestSimulator, session: aiohttp.ClientSession
 ) -> None:
