@@ -88,7 +88,11 @@ async def test_user_flow_read_only(hass: HomeAssistant, fems: FemsRestSimulator)
         ({"read_write": False}, {}, "write_app_missing"),
         ({"read_write": False, "firmware": "2025.3.0"}, {}, "write_app_missing"),
         ({}, {CONF_WRITE_PASSWORD: READ_PASSWORD}, "write_password_not_owner"),
-        ({"firmware": "2025.3.0"}, {CONF_WRITE_PASSWORD: READ_PASSWORD}, "write_password_not_owner"),
+        (
+            {"firmware": "2025.3.0"},
+            {CONF_WRITE_PASSWORD: READ_PASSWORD},
+            "write_password_not_owner",
+        ),
         ({}, {CONF_PORT: 1}, "cannot_connect"),
     ],
 )

@@ -59,10 +59,30 @@ async def test_values_follow_the_device(
     [
         ("state_of_charge", SensorDeviceClass.BATTERY, "%", SensorStateClass.MEASUREMENT),
         ("grid_power_import_export", SensorDeviceClass.POWER, "W", SensorStateClass.MEASUREMENT),
-        ("battery_charged_energy", SensorDeviceClass.ENERGY, "kWh", SensorStateClass.TOTAL_INCREASING),
-        ("battery_discharged_energy", SensorDeviceClass.ENERGY, "kWh", SensorStateClass.TOTAL_INCREASING),
-        ("grid_imported_energy", SensorDeviceClass.ENERGY, "kWh", SensorStateClass.TOTAL_INCREASING),
-        ("grid_exported_energy", SensorDeviceClass.ENERGY, "kWh", SensorStateClass.TOTAL_INCREASING),
+        (
+            "battery_charged_energy",
+            SensorDeviceClass.ENERGY,
+            "kWh",
+            SensorStateClass.TOTAL_INCREASING,
+        ),
+        (
+            "battery_discharged_energy",
+            SensorDeviceClass.ENERGY,
+            "kWh",
+            SensorStateClass.TOTAL_INCREASING,
+        ),
+        (
+            "grid_imported_energy",
+            SensorDeviceClass.ENERGY,
+            "kWh",
+            SensorStateClass.TOTAL_INCREASING,
+        ),
+        (
+            "grid_exported_energy",
+            SensorDeviceClass.ENERGY,
+            "kWh",
+            SensorStateClass.TOTAL_INCREASING,
+        ),
         ("produced_energy", SensorDeviceClass.ENERGY, "kWh", SensorStateClass.TOTAL_INCREASING),
         ("consumed_energy", SensorDeviceClass.ENERGY, "kWh", SensorStateClass.TOTAL_INCREASING),
         ("stored_energy", SensorDeviceClass.ENERGY_STORAGE, "kWh", SensorStateClass.MEASUREMENT),
@@ -103,8 +123,13 @@ async def test_undefined_values_are_unknown_not_zero(
     fems.undefined.update({"_sum/EssSoc", "_sum/GridActivePower", "_sum/EssDcChargeEnergy"})
     fems.overrides["_sum/GridMode"] = -1  # UNDEFINED option
     await fems_entry.runtime_data.coordinator.async_refresh()
-    for key in ("state_of_charge", "grid_power_import_export", "battery_charged_energy",
-                "stored_energy", "grid_mode"):
+    for key in (
+        "state_of_charge",
+        "grid_power_import_export",
+        "battery_charged_energy",
+        "stored_energy",
+        "grid_mode",
+    ):
         assert state(hass, key) == STATE_UNKNOWN, key
 
 

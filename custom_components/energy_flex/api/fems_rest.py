@@ -148,9 +148,7 @@ class FemsRestClient:
                 raise ApiAuthError
         raise ApiConnectionError(f"FEMS answered HTTP {status}")
 
-    async def _raise_for_write_failure(
-        self, status: int, body: bytes, auth: str
-    ) -> None:
+    async def _raise_for_write_failure(self, status: int, body: bytes, auth: str) -> None:
         if status not in (400, 401, 500):
             raise ApiConnectionError(f"FEMS answered HTTP {status}")
         # Is the write password valid at all? A GET with it tells, on either port.

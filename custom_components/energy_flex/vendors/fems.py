@@ -214,7 +214,7 @@ class FemsControlAdapter:
         max_charge = max(0.0, -data.allowed_charge_power)
         max_discharge = max(0.0, data.allowed_discharge_power)
         if kind is SetpointKind.BATTERY_POWER:
-            return (-max_charge, max_discharge)
+            return (0.0 - max_charge, max_discharge)  # 0.0 - x: never a "-0" bound
         if kind is SetpointKind.DISCHARGE_LIMIT:
             return (0.0, max_discharge)
         return (0.0, max_charge)

@@ -1,0 +1,251 @@
+"""Prepare the development Home Assistant that scripts/develop started.
+
+Waits until Home Assistant answers, onboards it with the dev owner if that has not
+happened yet, logs in, and adds an Energy Flex entry for the FEMS REST simulator
+through the real config-flow API (the same calls the frontend makes) unless one
+exists. Safe to run again on an already prepared config directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+NAME = "Dev"
+USERNAME = "dev"
+PASSWORD = "dev-password"
+ONBOARDING_STEPS = {"user", "core_config", "analytics", "integration"}
+
+
+class BootstrapError(Exception):
+    """Something answered unexpectedly; the message says what."""
+
+
+def _log(message: str) -> None:
+    print(f"bootstrap: {message}", flush=True)
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _onboarded_on_disk(config: Path) -> bool:
+    """Whether every onboarding step is recorded in the config's storage.
+
+    Home Assistant drops /api/onboarding once onboarding is complete, so a 404 there
+    means either "done" or "not registered yet"; the storage file tells them apart.
+    """
+    try:
+        data = json.loads((config / ".storage" / "onboarding").read_text())
+    except FileNotFoundError, json.JSONDecodeError:
+        return False
+    return set(data.get("data", {}).get("done", [])) >= ONBOARDING_STEPS
+
+
+class Bootstrap:
+    """The HTTP conversation with one Home Assistant instance."""
+
+    def __init__(self, session: aiohttp.ClientSession, args: argparse.Namespace) -> None:
+        """Remember the session and the command-line options."""
+        self._session = session
+        self._args = args
+        self._base: str = args.url.rstrip("/")
+        self._client_id = f"{self._base}/"
+        self._token: str | None = None
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        form: dict[str, str] | None = None,
+        expect: int = 200,
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        async with self._session.request(
+            method, self._base + path, json=json_body, data=form, headers=headers
+        ) as resp:
+            text = await resp.text()
+            if resp.status != expect:
+                raise BootstrapError(f"{method} {path} -> HTTP {resp.status}: {text}")
+            return json.loads(text) if text else None
+
+    async def _poll(self, path: str, *, authenticated: bool) -> int:
+        """Status of one GET, or 0 when nothing listens yet."""
+        headers = {"Authorization": f"Bearer {self._token}"} if authenticated else {}
+        try:
+            async with self._session.get(self._base + path, headers=headers) as resp:
+                await resp.read()
+                return resp.status
+        except aiohttp.ClientError, TimeoutError:
+            return 0
+
+    async def _wait_for(self, path: str, *, authenticated: bool = False) -> bool:
+        """Wait for a 200 on path; False when the instance is onboarded and lacks it."""
+        deadline = time.monotonic() + self._args.timeout
+        while time.monotonic() < deadline:
+            if not _alive(self._args.hass_pid):
+                raise BootstrapError("Home Assistant exited during start-up")
+            status = await self._poll(path, authenticated=authenticated)
+            if status == 200:
+                return True
+            if path == "/api/onboarding" and _onboarded_on_disk(self._args.config):
+                return False
+            await asyncio.sleep(1)
+        raise BootstrapError(f"no answer on {path} after {self._args.timeout:.0f} s")
+
+    async def _exchange(self, code: str) -> None:
+        tokens = await self._request(
+            "POST",
+            "/auth/token",
+            form={"grant_type": "authorization_code", "code": code, "client_id": self._client_id},
+        )
+        self._token = tokens["access_token"]
+
+    async def onboard(self, steps: list[dict[str, Any]]) -> None:
+        """Finish the onboarding steps that are not done; leaves us logged in."""
+        done = {step["step"] for step in steps if step["done"]}
+        if "user" in done:
+            # Owner exists but onboarding was interrupted: log in and carry on.
+            await self.login()
+        else:
+            answer = await self._request(
+                "POST",
+                "/api/onboarding/users",
+                json_body={
+                    "name": NAME,
+                    "username": USERNAME,
+                    "password": PASSWORD,
+                    "language": "en",
+                    "client_id": self._client_id,
+                },
+            )
+            await self._exchange(answer["auth_code"])
+            _log(f"created owner {USERNAME!r}")
+        for step in ("core_config", "analytics"):
+            if step not in done:
+                await self._request("POST", f"/api/onboarding/{step}", json_body={})
+        if "integration" not in done:
+            await self._request(
+                "POST",
+                "/api/onboarding/integration",
+                json_body={
+                    "client_id": self._client_id,
+                    "redirect_uri": f"{self._base}/?auth_callback=1",
+                },
+            )
+        _log("onboarding finished")
+
+    async def login(self) -> None:
+        """Log in as the dev owner through the login flow, as the frontend does."""
+        await self._wait_for("/auth/providers")
+        flow = await self._request(
+            "POST",
+            "/auth/login_flow",
+            json_body={
+                "client_id": self._client_id,
+                "handler": ["homeassistant", None],
+                "redirect_uri": f"{self._base}/?auth_callback=1",
+            },
+        )
+        result = await self._request(
+            "POST",
+            f"/auth/login_flow/{flow['flow_id']}",
+            json_body={"client_id": self._client_id, "username": USERNAME, "password": PASSWORD},
+        )
+        if result.get("type") != "create_entry":
+            raise BootstrapError(f"login as {USERNAME!r} failed: {result}")
+        await self._exchange(result["result"])
+        _log(f"logged in as {USERNAME!r}")
+
+    async def ensure_entry(self) -> None:
+        """Add the simulator's Energy Flex entry through the config flow unless present."""
+        await self._wait_for("/api/config/config_entries/entry", authenticated=True)
+        entries = await self._request("GET", "/api/config/config_entries/entry?domain=energy_flex")
+        if entries:
+            titles = ", ".join(entry["title"] for entry in entries)
+            _log(f"energy_flex already configured ({titles})")
+            return
+        flow = await self._request(
+            "POST",
+            "/api/config/config_entries/flow",
+            json_body={"handler": "energy_flex", "show_advanced_options": False},
+        )
+        if flow.get("type") != "menu":
+            raise BootstrapError(f"energy_flex flow: expected a menu, got {flow}")
+        path = f"/api/config/config_entries/flow/{flow['flow_id']}"
+        form = await self._request("POST", path, json_body={"next_step_id": "fems_rest"})
+        if form.get("type") != "form":
+            raise BootstrapError(f"energy_flex flow: expected the fems_rest form, got {form}")
+        result = await self._request(
+            "POST",
+            path,
+            json_body={
+                "host": self._args.fems_host,
+                "port": self._args.fems_read_port,
+                "password": "user",
+                "write_password": "owner",
+                "write_port": self._args.fems_write_port,
+            },
+        )
+        if result.get("type") != "create_entry":
+            raise BootstrapError(f"energy_flex flow did not create an entry: {result}")
+        _log(f"added energy_flex entry {result['result']['title']!r}")
+
+    async def run(self) -> None:
+        """Wait, onboard if needed, log in, configure."""
+        _log(f"waiting for Home Assistant at {self._base} ...")
+        if await self._wait_for("/api/onboarding"):
+            steps = await self._request("GET", "/api/onboarding")
+            if all(step["done"] for step in steps):
+                await self.login()
+            else:
+                await self.onboard(steps)
+        else:
+            await self.login()
+        await self.ensure_entry()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8123")
+    parser.add_argument("--config", type=Path, default=Path("config"))
+    parser.add_argument("--hass-pid", type=int, help="fail fast when this process exits")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for HA")
+    parser.add_argument("--fems-host", default="127.0.0.1")
+    parser.add_argument("--fems-read-port", type=int, default=18084)
+    parser.add_argument("--fems-write-port", type=int, default=18080)
+    return parser
+
+
+async def _main(args: argparse.Namespace) -> int:
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        try:
+            await Bootstrap(session, args).run()
+        except BootstrapError as err:
+            print(f"bootstrap: FAILED: {err}", file=sys.stderr, flush=True)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(asyncio.run(_main(_parser().parse_args())))
+    except KeyboardInterrupt:
+        sys.exit(130)
