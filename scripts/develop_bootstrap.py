@@ -173,11 +173,38 @@ class Bootstrap:
         await self._exchange(result["result"])
         _log(f"logged in as {USERNAME!r}")
 
+    async def wait_running(self) -> None:
+        """Wait until Home Assistant has finished starting (all integrations set up)."""
+        deadline = time.monotonic() + self._args.timeout
+        while True:
+            if not _alive(self._args.hass_pid):
+                raise BootstrapError("Home Assistant exited during start-up")
+            if await self._poll("/api/config", authenticated=True) == 200:
+                config = await self._request("GET", "/api/config")
+                if config.get("state") == "RUNNING":
+                    return
+            if time.monotonic() > deadline:
+                raise BootstrapError(f"not RUNNING after {self._args.timeout:.0f} s")
+            await asyncio.sleep(1)
+
+    async def _entries(self) -> list[dict[str, Any]]:
+        entries: list[dict[str, Any]] = await self._request(
+            "GET", "/api/config/config_entries/entry?domain=energy_flex"
+        )
+        return entries
+
+    async def report_entries(self) -> bool:
+        """Log each Energy Flex entry's state; False when one did not load."""
+        ok = True
+        for entry in await self._entries():
+            reason = f" ({entry['reason']})" if entry.get("reason") else ""
+            _log(f"energy_flex entry {entry['title']!r}: {entry['state']}{reason}")
+            ok = ok and entry["state"] == "loaded"
+        return ok
+
     async def ensure_entry(self) -> None:
         """Add the simulator's Energy Flex entry through the config flow unless present."""
-        await self._wait_for("/api/config/config_entries/entry", authenticated=True)
-        entries = await self._request("GET", "/api/config/config_entries/entry?domain=energy_flex")
-        if entries:
+        if entries := await self._entries():
             titles = ", ".join(entry["title"] for entry in entries)
             _log(f"energy_flex already configured ({titles})")
             return
@@ -189,6 +216,16 @@ class Bootstrap:
         if flow.get("type") != "menu":
             raise BootstrapError(f"energy_flex flow: expected a menu, got {flow}")
         path = f"/api/config/config_entries/flow/{flow['flow_id']}"
+        try:
+            await self._fill_fems_rest(path)
+        except BootstrapError:
+            # Do not leave a half-done flow in the UI's "discovered" list.
+            headers = {"Authorization": f"Bearer {self._token}"}
+            async with self._session.delete(self._base + path, headers=headers):
+                pass
+            raise
+
+    async def _fill_fems_rest(self, path: str) -> None:
         form = await self._request("POST", path, json_body={"next_step_id": "fems_rest"})
         if form.get("type") != "form":
             raise BootstrapError(f"energy_flex flow: expected the fems_rest form, got {form}")
@@ -218,7 +255,11 @@ class Bootstrap:
                 await self.onboard(steps)
         else:
             await self.login()
+        _log("waiting until Home Assistant has started ...")
+        await self.wait_running()
         await self.ensure_entry()
+        if not await self.report_entries():
+            _log("WARNING: Energy Flex did not load; see the log for why")
 
 
 def _parser() -> argparse.ArgumentParser:
