@@ -54,6 +54,9 @@ class ControlAdapter(Protocol):
     def allowed_range(self, kind: SetpointKind) -> tuple[float, float] | None:
         """Lowest and highest value the device accepts now, or `None` if unknown."""
 
+    def blocked_reason(self, kind: SetpointKind) -> str | None:
+        """A translation key when the device takes no command now (e.g. off grid)."""
+
     async def async_write(self, kind: SetpointKind, value: float) -> None:
         """Send one setpoint to the device."""
 
@@ -132,6 +135,8 @@ class SetpointController:
 
     def validate(self, kind: SetpointKind, value: float) -> None:
         """Refuse a value the device would not accept; nothing is sent when this raises."""
+        if reason := self._adapter.blocked_reason(kind):
+            raise ServiceValidationError(translation_domain=DOMAIN, translation_key=reason)
         bounds = self._adapter.allowed_range(kind)
         if not math.isfinite(value):
             raise ServiceValidationError(

@@ -219,6 +219,10 @@ class FemsControlAdapter:
             return (0.0, max_discharge)
         return (0.0, max_charge)
 
+    def blocked_reason(self, kind: SetpointKind) -> str | None:
+        """FEMS takes commands whenever it reports its allowed power."""
+        return None
+
     async def async_write(self, kind: SetpointKind, value: float) -> None:
         """Write one ess0 channel; the charge limit goes out negative (OpenEMS sign)."""
         channel_value = -value if kind is SetpointKind.CHARGE_LIMIT else value
