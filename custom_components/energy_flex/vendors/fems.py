@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Protocol
 
-from homeassistant.components.number import NumberDeviceClass, NumberMode
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
 from homeassistant.helpers.typing import StateType
@@ -20,7 +19,7 @@ from homeassistant.helpers.typing import StateType
 from ..api.fems import FemsGridMode, FemsSnapshot, FemsState
 from ..control import SetpointKind
 from ..coordinator import EnergyFlexCoordinator
-from ..number import EnergyFlexNumberDescription
+from ..number import BATTERY_POWER_SETPOINT, EnergyFlexNumberDescription, power_setpoint
 from ..sensor import EnergyFlexSensorDescription
 
 SET_ACTIVE_POWER_EQUALS = "SetActivePowerEquals"
@@ -153,35 +152,10 @@ FEMS_SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
 )
 
 FEMS_NUMBERS: tuple[EnergyFlexNumberDescription, ...] = (
-    EnergyFlexNumberDescription(
-        key="battery_power_setpoint",
-        translation_key="battery_power_setpoint",
-        kind=SetpointKind.BATTERY_POWER,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        device_class=NumberDeviceClass.POWER,
-        mode=NumberMode.BOX,
-        native_step=1,
-    ),
-    EnergyFlexNumberDescription(
-        key="discharge_power_limit",
-        translation_key="discharge_power_limit",
-        kind=SetpointKind.DISCHARGE_LIMIT,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        device_class=NumberDeviceClass.POWER,
-        mode=NumberMode.BOX,
-        native_step=1,
-        entity_registry_enabled_default=False,
-    ),
-    EnergyFlexNumberDescription(
-        key="charge_power_limit",
-        translation_key="charge_power_limit",
-        kind=SetpointKind.CHARGE_LIMIT,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        device_class=NumberDeviceClass.POWER,
-        mode=NumberMode.BOX,
-        native_step=1,
-        entity_registry_enabled_default=False,
-    ),
+    BATTERY_POWER_SETPOINT,
+    # SetActivePowerLessOrEquals / GreaterOrEquals: for experts, so off by default.
+    power_setpoint("discharge_power_limit", SetpointKind.DISCHARGE_LIMIT, enabled_default=False),
+    power_setpoint("charge_power_limit", SetpointKind.CHARGE_LIMIT, enabled_default=False),
 )
 
 
