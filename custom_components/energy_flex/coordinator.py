@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -23,6 +23,12 @@ from .api.errors import (
 )
 from .const import DOMAIN
 from .control import ControlAdapter, SetpointController
+
+if TYPE_CHECKING:
+    # Only for annotations: the platforms import this module at run time.
+    from .binary_sensor import EnergyFlexBinarySensorDescription
+    from .number import EnergyFlexNumberDescription
+    from .sensor import EnergyFlexSensorDescription
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -134,9 +140,9 @@ class EnergyFlexRuntime:
 
     coordinator: EnergyFlexCoordinator[Any]
     devices: list[EnergyFlexDevice]
-    sensors: tuple[Any, ...] = ()
-    binary_sensors: tuple[Any, ...] = ()
-    numbers: tuple[Any, ...] = ()
+    sensors: tuple[EnergyFlexSensorDescription, ...] = ()
+    binary_sensors: tuple[EnergyFlexBinarySensorDescription, ...] = ()
+    numbers: tuple[EnergyFlexNumberDescription, ...] = ()
     # Client-side facts for diagnostics (never secrets; they are redacted anyway).
     diagnostics: Callable[[], dict[str, Any]] = dict
 
