@@ -7,11 +7,16 @@ import asyncio
 import signal
 import sys
 
-from . import fems_rest
+from . import fems_modbus, fems_rest, flexconnect, sonnen
 from .cli import RunningSimulator, SimulatorCli
 
 # One line per simulator module; each brings its own options and start-up.
-REGISTRY: tuple[SimulatorCli, ...] = (fems_rest.CLI,)
+REGISTRY: tuple[SimulatorCli, ...] = (
+    fems_rest.CLI,
+    fems_modbus.CLI,
+    flexconnect.CLI,
+    sonnen.CLI,
+)
 
 
 def _parser() -> argparse.ArgumentParser:

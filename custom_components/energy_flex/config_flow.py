@@ -16,7 +16,14 @@ from homeassistant.config_entries import (
 from homeassistant.core import HomeAssistant, callback
 
 from .api.errors import ApiAuthError, ApiConnectionError
-from .const import CONF_CONNECTION, CONNECTION_FEMS_REST, DOMAIN
+from .const import (
+    CONF_CONNECTION,
+    CONNECTION_FEMS_MODBUS,
+    CONNECTION_FEMS_REST,
+    CONNECTION_FLEXCONNECT,
+    CONNECTION_SONNEN,
+    DOMAIN,
+)
 from .coordinator import EnergyFlexConfigEntry
 from .vendors import VENDORS
 from .vendors.base import FlowError, IdentifiedDevice, Vendor
@@ -67,6 +74,22 @@ class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """FENECON FEMS over local REST/JSON."""
         return await self._async_step_connection(CONNECTION_FEMS_REST, user_input)
+
+    async def async_step_fems_modbus(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """FENECON FEMS over local Modbus/TCP."""
+        return await self._async_step_connection(CONNECTION_FEMS_MODBUS, user_input)
+
+    async def async_step_flexconnect(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """FlexHome batteries through the FlexConnect development client."""
+        return await self._async_step_connection(CONNECTION_FLEXCONNECT, user_input)
+
+    async def async_step_sonnen(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The sonnenBatterie over its local JSON API v1."""
+        return await self._async_step_connection(CONNECTION_SONNEN, user_input)
 
     async def _async_step_connection(
         self, menu_id: str, user_input: dict[str, Any] | None

@@ -18,6 +18,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from .api.errors import (
     ApiAuthError,
     ApiConnectionError,
+    ApiDeviceError,
     ApiWriteRejectedError,
     EnergyFlexApiError,
 )
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     # Only for annotations: the platforms import this module at run time.
     from .binary_sensor import EnergyFlexBinarySensorDescription
     from .number import EnergyFlexNumberDescription
+    from .select import EnergyFlexSelectDescription
     from .sensor import EnergyFlexSensorDescription
 
 _LOGGER = logging.getLogger(__name__)
@@ -65,10 +67,21 @@ class EnergyFlexCoordinator[DataT](DataUpdateCoordinator[DataT]):
             ) from err
         except ApiConnectionError as err:
             raise UpdateFailed(translation_domain=DOMAIN, translation_key="cannot_connect") from err
+        except ApiDeviceError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key=err.reason,
+                translation_placeholders=device_error_placeholders(err),
+            ) from err
         except EnergyFlexApiError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN, translation_key="invalid_response"
             ) from err
+
+
+def device_error_placeholders(err: ApiDeviceError) -> dict[str, str]:
+    """The device's own error number, for translations that show it."""
+    return {"code": str(err.code)} if err.code is not None else {}
 
 
 def write_issue_id(entry: ConfigEntry) -> str:
@@ -97,6 +110,12 @@ def map_write_error(
         return HomeAssistantError(translation_domain=DOMAIN, translation_key=key)
     if isinstance(err, ApiConnectionError):
         return HomeAssistantError(translation_domain=DOMAIN, translation_key="cannot_connect")
+    if isinstance(err, ApiDeviceError):
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key=err.reason,
+            translation_placeholders=device_error_placeholders(err),
+        )
     return HomeAssistantError(translation_domain=DOMAIN, translation_key="invalid_response")
 
 
@@ -143,6 +162,7 @@ class EnergyFlexRuntime:
     sensors: tuple[EnergyFlexSensorDescription, ...] = ()
     binary_sensors: tuple[EnergyFlexBinarySensorDescription, ...] = ()
     numbers: tuple[EnergyFlexNumberDescription, ...] = ()
+    selects: tuple[EnergyFlexSelectDescription, ...] = ()
     # Client-side facts for diagnostics (never secrets; they are redacted anyway).
     diagnostics: Callable[[], dict[str, Any]] = dict
 

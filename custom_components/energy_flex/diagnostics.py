@@ -3,27 +3,43 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_URL, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_WRITE_PASSWORD
+from .const import CONF_DEVICE_IDS, CONF_WRITE_PASSWORD
 from .control import SetpointKind
 from .coordinator import EnergyFlexConfigEntry
 
-TO_REDACT = {CONF_PASSWORD, CONF_WRITE_PASSWORD, CONF_USERNAME, CONF_HOST, "hostname", "unique_id"}
+TO_REDACT = {
+    CONF_PASSWORD,
+    CONF_WRITE_PASSWORD,
+    CONF_USERNAME,
+    CONF_HOST,
+    CONF_URL,
+    CONF_DEVICE_IDS,
+    "hostname",
+    "unique_id",
+}
 
 
-def _plain(value: Any) -> Any:
-    """Snapshots are dataclasses (some keyed by device); make them JSON-friendly."""
+def _plain(value: Any, aliases: Mapping[str, str]) -> Any:
+    """Snapshots are dataclasses (some keyed by device); make them JSON-friendly.
+
+    Keys that are device identities (serials, SKIs) become their `aliases`.
+    """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
-            field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)
+            field.name: _plain(getattr(value, field.name), aliases)
+            for field in dataclasses.fields(value)
         }
     if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
+        return {
+            aliases.get(str(key), str(key)): _plain(item, aliases) for key, item in value.items()
+        }
     return value
 
 
@@ -33,6 +49,8 @@ async def async_get_config_entry_diagnostics(
     """What support needs to see, without passwords, addresses or serials."""
     runtime = entry.runtime_data
     data = runtime.coordinator.data
+    # Devices are numbered as in "control", so a poll keyed by device never shows an id.
+    aliases = {device.identity: str(index) for index, device in enumerate(runtime.devices)}
     return async_redact_data(
         {
             "entry": {
@@ -42,7 +60,7 @@ async def async_get_config_entry_diagnostics(
             },
             "client": runtime.diagnostics(),
             "last_update_success": runtime.coordinator.last_update_success,
-            "data": _plain(data),
+            "data": _plain(data, aliases),
             "control": {
                 str(index): {
                     "active": device.controller.active,

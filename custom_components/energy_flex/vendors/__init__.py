@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from .base import Vendor
+from .fems_modbus import FemsModbusVendor
 from .fems_rest import FemsRestVendor
+from .flexconnect_vendor import FlexConnectVendor
+from .sonnen_vendor import SonnenVendor
 
 # Only connections that exist are offered in the menu; a new vendor adds one line.
-VENDORS: dict[str, Vendor] = {vendor.menu_id: vendor for vendor in (FemsRestVendor(),)}
+VENDORS: dict[str, Vendor] = {
+    vendor.menu_id: vendor
+    for vendor in (FemsRestVendor(), FemsModbusVendor(), FlexConnectVendor(), SonnenVendor())
+}

@@ -1,0 +1,401 @@
+"""FENECON FEMS local Modbus/TCP client (OpenEMS `Controller.Api.ModbusTcp.*`).
+
+One TCP connection per device, opened on demand and shared by polls and writes (a lock
+serialises them). Every new connection first walks the self-describing table (§2.3), so
+addresses are discovered, never assumed: SetActivePowerEquals is at 706 on a FEMS Home
+and at 806 on a FENECON Pro. The device closes a connection after 60 s without traffic
+and on restarts; the next call reconnects (and re-discovers) without the caller noticing.
+See `fems-openems-api-notes.md` §2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.exceptions import ModbusException
+
+from .errors import ApiConnectionError, ApiResponseError, ApiWriteRejectedError, WriteRejectedReason
+from .fems import GRID_MODE_BY_VALUE, STATE_BY_VALUE, FemsSnapshot, as_enum, as_number
+from .fems_modbus_table import (
+    HASH_MANAGED_SYMMETRIC_ESS,
+    HASH_OPENEMS_COMPONENT,
+    HASH_SUM,
+    MAX_READ_REGISTERS,
+    META_READ_COUNT,
+    SUM_ID,
+    ComponentBlock,
+    FemsModbusMeta,
+    ModbusType,
+    NatureBlock,
+    ReadRange,
+    RegisterValue,
+    TableLayout,
+    decode_range,
+    parse_meta,
+    plan_reads,
+    walk_components,
+)
+
+DEFAULT_PORT: Final = 502
+UNIT_ID: Final = 1  # any other unit id gets exception 0x02
+DEFAULT_TIMEOUT_S: Final = 5.0
+
+SET_ACTIVE_POWER_EQUALS: Final = "SetActivePowerEquals"
+SET_ACTIVE_POWER_LESS_OR_EQUALS: Final = "SetActivePowerLessOrEquals"
+SET_ACTIVE_POWER_GREATER_OR_EQUALS: Final = "SetActivePowerGreaterOrEquals"
+# ManagedSymmetricEss record offsets (from nature start + 2); all float32, write-only.
+_SETPOINT_OFFSETS: Final = {
+    SET_ACTIVE_POWER_EQUALS: 4,
+    SET_ACTIVE_POWER_LESS_OR_EQUALS: 8,
+    SET_ACTIVE_POWER_GREATER_OR_EQUALS: 12,
+}
+# NaN is "undefined" on Modbus: the firmware applies it as null, i.e. releases (§2.9).
+_RELEASE: Final = float("nan")
+
+# (snapshot field, record offset, type) per nature, as in `Sum.java` and the ESS natures.
+_STATE: Final = (("state", 0, ModbusType.ENUM16),)
+_SUM_RECORDS: Final = (
+    ("soc", 0, ModbusType.UINT16),
+    ("grid_power", 13, ModbusType.FLOAT32),
+    ("production_power", 25, ModbusType.FLOAT32),
+    ("consumption_power", 41, ModbusType.FLOAT32),
+    ("grid_imported_energy", 57, ModbusType.FLOAT64),
+    ("grid_exported_energy", 61, ModbusType.FLOAT64),
+    ("produced_energy", 65, ModbusType.FLOAT64),
+    ("consumed_energy", 77, ModbusType.FLOAT64),
+    ("battery_charged_energy", 81, ModbusType.FLOAT64),  # EssDcChargeEnergy
+    ("battery_discharged_energy", 85, ModbusType.FLOAT64),  # EssDcDischargeEnergy
+    ("battery_power", 113, ModbusType.FLOAT32),  # EssDischargePower, + discharge
+    ("grid_mode", 115, ModbusType.ENUM16),
+    ("capacity", 118, ModbusType.FLOAT32),  # EssCapacity
+)
+_MANAGED_ESS_RECORDS: Final = (
+    ("allowed_charge_power", 0, ModbusType.FLOAT32),  # minimum power set-point (≤ 0)
+    ("allowed_discharge_power", 2, ModbusType.FLOAT32),  # maximum power set-point
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FemsModbusTable:
+    """A discovered table: its layout, the reads one poll makes and the setpoint base."""
+
+    layout: TableLayout
+    reads: tuple[ReadRange, ...]
+    # Header words each poll re-reads (value name → expected hash): if one changes, the
+    # device was reconfigured and the addresses must be discovered again.
+    guards: Mapping[str, int]
+    # The controlled ESS and where its ManagedSymmetricEss records begin, if exposed.
+    ess: ComponentBlock | None
+    setpoint_base: int | None
+
+    @property
+    def meta(self) -> FemsModbusMeta:
+        """The device's `_meta` block."""
+        return self.layout.meta
+
+    def setpoint_address(self, channel: str) -> int | None:
+        """The float32 write address of an ESS write channel, if the table has one."""
+        if self.setpoint_base is None:
+            return None
+        return self.setpoint_base + _SETPOINT_OFFSETS[channel]
+
+
+def build_table(layout: TableLayout, max_registers: int = MAX_READ_REGISTERS) -> FemsModbusTable:
+    """Locate every value a poll needs in a walked table and plan the reads."""
+    total = layout.component(SUM_ID)
+    sum_nature = total.nature(HASH_SUM) if total else None
+    if total is None or sum_nature is None:
+        raise ApiResponseError("the Modbus table has no _sum component")
+    values = list(_values(total.nature(HASH_OPENEMS_COMPONENT), _STATE))
+    values.extend(_values(sum_nature, _SUM_RECORDS))
+    ess = layout.managed_ess()
+    managed = ess.nature(HASH_MANAGED_SYMMETRIC_ESS) if ess else None
+    values.extend(_values(managed, _MANAGED_ESS_RECORDS))
+    # The nature hashes sit just before their records, so checking them costs at most a
+    # few registers inside reads that happen anyway.
+    guards: dict[str, int] = {}
+    for nature in (sum_nature, managed):
+        if nature is not None:
+            guard = RegisterValue(f"guard_{nature.start}", nature.start, ModbusType.UINT16)
+            guards[guard.name] = nature.hash
+            values.append(guard)
+    return FemsModbusTable(
+        layout=layout,
+        reads=plan_reads(values, max_registers),
+        guards=guards,
+        ess=ess,
+        setpoint_base=managed.records_start if managed else None,
+    )
+
+
+def _values(
+    nature: NatureBlock | None, records: tuple[tuple[str, int, ModbusType], ...]
+) -> list[RegisterValue]:
+    # Records beyond a nature's length do not exist on this firmware: not read, unknown.
+    if nature is None:
+        return []
+    return [
+        RegisterValue(name, nature.records_start + offset, kind)
+        for name, offset, kind in records
+        if nature.holds(offset, kind)
+    ]
+
+
+class _StaleTableError(Exception):
+    """The device answered with an exception or moved a header: addresses are stale."""
+
+
+class FemsModbusClient:
+    """Reads (and, with the read-write app, writes) one FEMS over Modbus/TCP."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int = DEFAULT_PORT,
+        *,
+        read_write: bool = False,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        max_read_registers: int = MAX_READ_REGISTERS,
+    ) -> None:
+        """Nothing is opened yet; the first call connects."""
+        self._host = host
+        self._port = port
+        self._read_write = read_write
+        self._timeout = timeout
+        self._max_read_registers = max_read_registers
+        self._lock = asyncio.Lock()
+        self._modbus: AsyncModbusTcpClient | None = None
+        self._table: FemsModbusTable | None = None
+        self._lost = False
+        self.connections_opened = 0
+
+    def __repr__(self) -> str:
+        """Where the device is."""
+        return f"FemsModbusClient(host={self._host!r}, port={self._port})"
+
+    @property
+    def read_write(self) -> bool:
+        """Whether the user said the read-write Modbus app is installed."""
+        return self._read_write
+
+    @property
+    def connected(self) -> bool:
+        """Whether a connection is open now."""
+        return self._modbus is not None and self._modbus.connected
+
+    @property
+    def table(self) -> FemsModbusTable | None:
+        """The table discovered on the current connection, if any."""
+        return self._table
+
+    async def async_get_table(self) -> FemsModbusTable:
+        """Connect if needed and return the discovered table."""
+        return await self._call(_table_only)
+
+    async def async_get_snapshot(self) -> FemsSnapshot:
+        """Poll every register in use with the planned reads (3 on a FEMS Home)."""
+        return await self._call(self._poll)
+
+    async def async_set_channel(self, channel: str, value: float | None) -> None:
+        """Write one ESS write channel as float32 with FC 16; `None` releases (NaN).
+
+        Writes to the read-only API are silently ignored by the device, so a client that
+        was not told the read-write app is installed refuses to send anything.
+        """
+        if channel not in _SETPOINT_OFFSETS:
+            raise ValueError(f"not an ESS write channel: {channel}")
+        if not self._read_write:
+            raise ApiWriteRejectedError(WriteRejectedReason.READ_ONLY_API)
+        number = _RELEASE if value is None else float(round(value))
+        words = list(struct.unpack(">HH", struct.pack(">f", number)))
+
+        async def write(modbus: AsyncModbusTcpClient, table: FemsModbusTable) -> None:
+            address = table.setpoint_address(channel)
+            if address is None:
+                # Neither ess0 nor any managed ESS is in the table's component_ids.
+                raise ApiWriteRejectedError(WriteRejectedReason.NOT_ACCEPTED)
+            async with asyncio.timeout(self._timeout):
+                response = await modbus.write_registers(address, words, device_id=UNIT_ID)
+            if response.isError():
+                raise _StaleTableError(f"exception {response.exception_code} on write")
+
+        await self._call(write)
+
+    async def async_close(self) -> None:
+        """Close the connection (on unload); a later call would open a new one."""
+        async with self._lock:
+            self._disconnect()
+
+    def diagnostics(self) -> dict[str, Any]:
+        """The discovered layout and read plan, for support (no serial numbers)."""
+        table = self._table
+        if table is None:
+            return {"connected": self.connected, "table": None}
+        return {
+            "connected": self.connected,
+            "connections_opened": self.connections_opened,
+            "version": table.meta.version,
+            "components": [
+                {
+                    "id": block.id,
+                    "start": block.start,
+                    "length": block.length,
+                    "natures": [[f"0x{n.hash:04X}", n.start, n.length] for n in block.natures],
+                }
+                for block in table.layout.components
+            ],
+            "reads": [[read.start, read.count] for read in table.reads],
+            "controlled_ess": table.ess.id if table.ess else None,
+            "set_active_power_equals": table.setpoint_address(SET_ACTIVE_POWER_EQUALS),
+        }
+
+    # --- one request at a time, on one connection ------------------------------------------
+
+    async def _call[T](
+        self, operation: Callable[[AsyncModbusTcpClient, FemsModbusTable], Awaitable[T]]
+    ) -> T:
+        async with self._lock:
+            for attempt in (1, 2):
+                try:
+                    modbus, table = await self._session()
+                    return await operation(modbus, table)
+                except _StaleTableError as err:
+                    # Reconfigured (or restarted with another table): walk it again, once.
+                    self._disconnect()
+                    if attempt == 2:
+                        raise ApiResponseError(str(err)) from err
+                except (ModbusException, TimeoutError) as err:
+                    lost = self._lost or (self._modbus is not None and not self.connected)
+                    self._disconnect()
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        # pymodbus turns a cancellation into ModbusIOException; undo that.
+                        raise asyncio.CancelledError from err
+                    # A connection the device had just closed: reconnect once, quietly.
+                    if not lost or attempt == 2:
+                        raise ApiConnectionError(type(err).__name__) from err
+            raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _session(self) -> tuple[AsyncModbusTcpClient, FemsModbusTable]:
+        modbus = self._modbus
+        if modbus is None or not modbus.connected or self._table is None:
+            # First use, closed by the device (idle 60 s, restart) or a stale table.
+            modbus = await self._connect()
+            try:
+                self._table = await self._discover(modbus)
+            except BaseException:
+                self._lost = self._lost or not modbus.connected
+                self._disconnect()
+                raise
+        return modbus, self._table
+
+    async def _connect(self) -> AsyncModbusTcpClient:
+        self._disconnect()
+        # No pymodbus auto-reconnect (reconnect_delay=0) and no retries: this client
+        # decides when to reconnect, so there is never a second connection in flight.
+        modbus = AsyncModbusTcpClient(
+            self._host,
+            port=self._port,
+            # Only a backstop: every request runs under this client's own, shorter timeout.
+            timeout=2 * self._timeout,
+            retries=0,
+            reconnect_delay=0,
+            trace_connect=self._on_connection_change,
+        )
+        self._lost = False
+        # What `AsyncModbusTcpClient.connect()` runs, minus its fixed 0.1 s sleep and its
+        # warning per failed attempt: an offline device is logged once, by the coordinator.
+        try:
+            async with asyncio.timeout(self._timeout):
+                await modbus.ctx.call_create()
+        except (TimeoutError, OSError) as err:
+            modbus.close()
+            raise ApiConnectionError(type(err).__name__) from err
+        self._modbus = modbus
+        self.connections_opened += 1
+        return modbus
+
+    def _on_connection_change(self, connected: bool) -> None:
+        if connected or self._modbus is None:
+            return
+        # The device closed the socket. pymodbus would wait for its timeout; end the wait
+        # now so the request can be retried on a new connection.
+        self._lost = True
+        pending = self._modbus.ctx.response_future
+        if not pending.done():
+            pending.cancel()
+
+    def _disconnect(self) -> None:
+        if self._modbus is not None:
+            self._modbus.close()
+            self._modbus = None
+        self._table = None
+
+    async def _read(self, modbus: AsyncModbusTcpClient, address: int, count: int) -> list[int]:
+        async with asyncio.timeout(self._timeout):  # pymodbus would log each timeout
+            response = await modbus.read_holding_registers(address, count=count, device_id=UNIT_ID)
+        if response.isError():
+            raise _StaleTableError(f"exception {response.exception_code} reading {address}")
+        if len(response.registers) != count:
+            raise ApiResponseError("answer has the wrong number of registers")
+        return list(response.registers)
+
+    async def _discover(self, modbus: AsyncModbusTcpClient) -> FemsModbusTable:
+        async def read(address: int, count: int) -> list[int]:
+            return await self._read(modbus, address, count)
+
+        meta, first = parse_meta(await read(0, META_READ_COUNT))
+        components = await walk_components(read, first)
+        return build_table(TableLayout(meta, components), self._max_read_registers)
+
+    async def _poll(self, modbus: AsyncModbusTcpClient, table: FemsModbusTable) -> FemsSnapshot:
+        values: dict[str, float | str | None] = {}
+        for read_range in table.reads:
+            words = await self._read(modbus, read_range.start, read_range.count)
+            values.update(decode_range(read_range, words))
+        if any(values.get(name) != expected for name, expected in table.guards.items()):
+            raise _StaleTableError("the Modbus table changed")
+        return _snapshot(table.meta, values)
+
+
+async def _table_only(_modbus: AsyncModbusTcpClient, table: FemsModbusTable) -> FemsModbusTable:
+    return table
+
+
+def _snapshot(meta: FemsModbusMeta, values: Mapping[str, float | str | None]) -> FemsSnapshot:
+    def number(name: str) -> float | None:
+        return as_number(values.get(name))
+
+    return FemsSnapshot(
+        version=meta.version,
+        state=as_enum(values.get("state"), STATE_BY_VALUE),
+        soc=number("soc"),
+        battery_power=number("battery_power"),
+        capacity=number("capacity"),
+        grid_power=number("grid_power"),
+        grid_mode=as_enum(values.get("grid_mode"), GRID_MODE_BY_VALUE),
+        production_power=number("production_power"),
+        consumption_power=number("consumption_power"),
+        battery_charged_energy=number("battery_charged_energy"),
+        battery_discharged_energy=number("battery_discharged_energy"),
+        grid_imported_energy=number("grid_imported_energy"),
+        grid_exported_energy=number("grid_exported_energy"),
+        produced_energy=number("produced_energy"),
+        consumed_energy=number("consumed_energy"),
+        allowed_charge_power=number("allowed_charge_power"),
+        allowed_discharge_power=number("allowed_discharge_power"),
+    )
+
+
+__all__ = [
+    "DEFAULT_PORT",
+    "FemsModbusClient",
+    "FemsModbusMeta",
+    "FemsModbusTable",
+    "build_table",
+]

@@ -1,0 +1,56 @@
+"""Selects: choices a vendor lets the user make on a controllable device (e.g. a mode)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.select import SelectEntity, SelectEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import EnergyFlexConfigEntry, EnergyFlexDevice
+from .entity import EnergyFlexControlEntity
+
+# Choices go through the device's controller or vendor, which serialise writes themselves.
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyFlexSelectDescription(SelectEntityDescription):
+    """A choice: what is chosen now (from the device's data) and how to choose."""
+
+    current_fn: Callable[[Any], str | None]
+    select_fn: Callable[[EnergyFlexDevice, str], Awaitable[None]]
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EnergyFlexConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the vendor's selects for every device that can be controlled."""
+    runtime = entry.runtime_data
+    async_add_entities(
+        EnergyFlexSelect(runtime.coordinator, device, description, device.controller)
+        for device in runtime.devices
+        if device.controller is not None
+        for description in runtime.selects
+    )
+
+
+class EnergyFlexSelect(EnergyFlexControlEntity, SelectEntity):
+    """Shows the device's current choice and changes it."""
+
+    entity_description: EnergyFlexSelectDescription
+
+    @property
+    def current_option(self) -> str | None:
+        """The choice from the last poll; unknown when the device does not say."""
+        option = self.entity_description.current_fn(self.device_data)
+        return option if option in self.options else None
+
+    async def async_select_option(self, option: str) -> None:
+        """Make the choice through the vendor."""
+        await self.entity_description.select_fn(self._device, option)

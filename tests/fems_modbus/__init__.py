@@ -1,0 +1,1 @@
+"""Tests of FEMS over Modbus/TCP: simulator, client and integration."""

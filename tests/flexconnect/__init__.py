@@ -1,0 +1,1 @@
+"""FlexHome FlexConnect: client, simulator, config flow, entities and control."""
