@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import probatio
+from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.device_registry import DeviceInfo
 
+from ..const import DOMAIN
 from ..coordinator import EnergyFlexConfigEntry, EnergyFlexRuntime
 
 
@@ -21,6 +24,44 @@ class IdentifiedDevice:
     title: str
     # True when `unique_id` is only the address, so reconfigure may change it.
     address_based: bool = False
+
+    @classmethod
+    def by_address(cls, data: Mapping[str, Any], product: str) -> IdentifiedDevice:
+        """The last resort when the device tells no identity: its host and port."""
+        host = data[CONF_HOST]
+        return cls(f"{host}:{data[CONF_PORT]}", f"{product} {host}", address_based=True)
+
+
+PORT = probatio.All(probatio.Coerce(int), probatio.Range(min=1, max=65535))
+
+
+def host_port_fields(defaults: Mapping[str, Any], default_port: int) -> dict[Any, Any]:
+    """The host and port fields every local connection's form starts with."""
+    return {
+        probatio.Required(CONF_HOST, default=defaults.get(CONF_HOST, probatio.UNDEFINED)): str,
+        probatio.Required(CONF_PORT, default=defaults.get(CONF_PORT, default_port)): PORT,
+    }
+
+
+def local_device_info(
+    entry: EnergyFlexConfigEntry,
+    *,
+    manufacturer: str,
+    model: str,
+    sw_version: str | None = None,
+    serial_number: str | None = None,
+) -> DeviceInfo:
+    """The device of a single-device local entry, identified like the entry."""
+    assert entry.unique_id is not None  # every entry is created with one
+    return DeviceInfo(
+        identifiers={(DOMAIN, entry.unique_id)},
+        manufacturer=manufacturer,
+        model=model,
+        name=entry.title,
+        configuration_url=f"http://{entry.data[CONF_HOST]}",
+        sw_version=sw_version,
+        serial_number=serial_number,
+    )
 
 
 class FlowError(Exception):

@@ -8,17 +8,32 @@ is the charge limit, shown as a positive "maximum charge power" and written nega
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
+import probatio
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.typing import StateType
 
 from ..api.fems import FemsGridMode, FemsSnapshot, FemsState
+from ..const import (
+    CONF_KEEPALIVE_INTERVAL,
+    DEFAULT_KEEPALIVE_INTERVAL,
+    MAX_KEEPALIVE_INTERVAL,
+    MIN_KEEPALIVE_INTERVAL,
+)
 from ..control import SetpointKind
-from ..coordinator import EnergyFlexCoordinator
+from ..coordinator import (
+    EnergyFlexConfigEntry,
+    EnergyFlexCoordinator,
+    EnergyFlexDevice,
+    EnergyFlexRuntime,
+    build_controller,
+)
 from ..number import BATTERY_POWER_SETPOINT, EnergyFlexNumberDescription, power_setpoint
 from ..sensor import EnergyFlexSensorDescription
 
@@ -205,3 +220,43 @@ class FemsControlAdapter:
     async def async_release(self, kind: SetpointKind) -> None:
         """`{"value": null}` drops the pending write at once."""
         await self._writer.async_set_channel(_CHANNEL_BY_KIND[kind], None)
+
+
+def keepalive_options_schema(options: Mapping[str, Any]) -> probatio.Schema:
+    """How often held setpoints are repeated: inside FEMS's 60 s apiTimeout."""
+    return probatio.Schema(
+        {
+            probatio.Required(
+                CONF_KEEPALIVE_INTERVAL,
+                default=options.get(CONF_KEEPALIVE_INTERVAL, DEFAULT_KEEPALIVE_INTERVAL),
+            ): probatio.All(
+                probatio.Coerce(int),
+                probatio.Range(min=MIN_KEEPALIVE_INTERVAL, max=MAX_KEEPALIVE_INTERVAL),
+            )
+        }
+    )
+
+
+def fems_runtime(
+    hass: HomeAssistant,
+    entry: EnergyFlexConfigEntry,
+    coordinator: EnergyFlexCoordinator[Any],
+    *,
+    info: DeviceInfo,
+    writer: FemsChannelWriter | None,
+    diagnostics: Callable[[], dict[str, Any]],
+) -> EnergyFlexRuntime:
+    """One FEMS device, whatever the transport; control only when `writer` can write."""
+    assert entry.unique_id is not None  # every entry is created with one
+    device = EnergyFlexDevice(identity=entry.unique_id, info=info)
+    if writer is not None:
+        keepalive = entry.options.get(CONF_KEEPALIVE_INTERVAL, DEFAULT_KEEPALIVE_INTERVAL)
+        adapter = FemsControlAdapter(writer, coordinator, timedelta(seconds=keepalive))
+        device.controller = build_controller(hass, coordinator, adapter, entry.entry_id)
+    return EnergyFlexRuntime(
+        coordinator=coordinator,
+        devices=[device],
+        sensors=FEMS_SENSORS,
+        numbers=FEMS_NUMBERS,
+        diagnostics=diagnostics,
+    )

@@ -7,37 +7,26 @@ Modbus client delivers a `FemsSnapshot` and writes the same ESS channels by name
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any, ClassVar
 
 import probatio
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.device_registry import DeviceInfo
 
 from ..api.errors import ApiResponseError
 from ..api.fems_modbus import DEFAULT_PORT, FemsModbusClient
 from ..const import (
-    CONF_KEEPALIVE_INTERVAL,
     CONF_READ_WRITE,
     CONNECTION_FEMS_MODBUS,
-    DEFAULT_KEEPALIVE_INTERVAL,
-    DOMAIN,
     LOCAL_POLL_INTERVAL,
-    MAX_KEEPALIVE_INTERVAL,
-    MIN_KEEPALIVE_INTERVAL,
 )
 from ..coordinator import (
     EnergyFlexConfigEntry,
     EnergyFlexCoordinator,
-    EnergyFlexDevice,
     EnergyFlexRuntime,
-    build_controller,
 )
-from .base import FlowError, IdentifiedDevice, Vendor
-from .fems import FEMS_NUMBERS, FEMS_SENSORS, FemsControlAdapter
-
-_PORT = probatio.All(probatio.Coerce(int), probatio.Range(min=1, max=65535))
+from .base import FlowError, IdentifiedDevice, Vendor, host_port_fields, local_device_info
+from .fems import fems_runtime, keepalive_options_schema
 
 
 def _client(data: Mapping[str, Any]) -> FemsModbusClient:
@@ -56,10 +45,7 @@ class FemsModbusVendor(Vendor):
         """Host, port and whether the read-write Modbus app is installed."""
         return probatio.Schema(
             {
-                probatio.Required(
-                    CONF_HOST, default=defaults.get(CONF_HOST, probatio.UNDEFINED)
-                ): str,
-                probatio.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): _PORT,
+                **host_port_fields(defaults, DEFAULT_PORT),
                 probatio.Required(
                     CONF_READ_WRITE, default=defaults.get(CONF_READ_WRITE, False)
                 ): bool,
@@ -84,23 +70,11 @@ class FemsModbusVendor(Vendor):
         serial = table.meta.ems_serial_number or table.meta.serial_number
         if serial:
             return IdentifiedDevice(serial, f"FEMS {serial}")
-        return IdentifiedDevice(
-            f"{data[CONF_HOST]}:{data[CONF_PORT]}", f"FEMS {data[CONF_HOST]}", address_based=True
-        )
+        return IdentifiedDevice.by_address(data, "FEMS")
 
     def options_schema(self, options: Mapping[str, Any]) -> probatio.Schema:
         """How often held setpoints are repeated (used with the read-write app only)."""
-        return probatio.Schema(
-            {
-                probatio.Required(
-                    CONF_KEEPALIVE_INTERVAL,
-                    default=options.get(CONF_KEEPALIVE_INTERVAL, DEFAULT_KEEPALIVE_INTERVAL),
-                ): probatio.All(
-                    probatio.Coerce(int),
-                    probatio.Range(min=MIN_KEEPALIVE_INTERVAL, max=MAX_KEEPALIVE_INTERVAL),
-                )
-            }
-        )
+        return keepalive_options_schema(options)
 
     async def async_create_runtime(
         self, hass: HomeAssistant, entry: EnergyFlexConfigEntry
@@ -113,27 +87,17 @@ class FemsModbusVendor(Vendor):
         )
         await coordinator.async_config_entry_first_refresh()
         meta = (await client.async_get_table()).meta
-        assert entry.unique_id is not None  # every entry is created with one
-        device = EnergyFlexDevice(
-            identity=entry.unique_id,
-            info=DeviceInfo(
-                identifiers={(DOMAIN, entry.unique_id)},
+        return fems_runtime(
+            hass,
+            entry,
+            coordinator,
+            info=local_device_info(
+                entry,
                 manufacturer=meta.manufacturer or "FENECON",
                 model=meta.model or "FEMS",
-                name=entry.title,
                 sw_version=meta.version,
                 serial_number=meta.ems_serial_number or meta.serial_number,
-                configuration_url=f"http://{entry.data[CONF_HOST]}",
             ),
-        )
-        if client.read_write:
-            keepalive = entry.options.get(CONF_KEEPALIVE_INTERVAL, DEFAULT_KEEPALIVE_INTERVAL)
-            adapter = FemsControlAdapter(client, coordinator, timedelta(seconds=keepalive))
-            device.controller = build_controller(hass, coordinator, adapter, entry.entry_id)
-        return EnergyFlexRuntime(
-            coordinator=coordinator,
-            devices=[device],
-            sensors=FEMS_SENSORS,
-            numbers=FEMS_NUMBERS,
+            writer=client if client.read_write else None,
             diagnostics=lambda: {"read_write": client.read_write, **client.diagnostics()},
         )

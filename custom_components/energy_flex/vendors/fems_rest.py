@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any, ClassVar
 
 import probatio
@@ -11,7 +10,6 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import selector
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.device_registry import DeviceInfo
 
 from ..api.errors import ApiWriteRejectedError, WriteRejectedReason
 from ..api.fems_rest import (
@@ -22,25 +20,18 @@ from ..api.fems_rest import (
     FemsRestEndpoint,
 )
 from ..const import (
-    CONF_KEEPALIVE_INTERVAL,
     CONF_WRITE_PASSWORD,
     CONF_WRITE_PORT,
     CONNECTION_FEMS_REST,
-    DEFAULT_KEEPALIVE_INTERVAL,
-    DOMAIN,
     LOCAL_POLL_INTERVAL,
-    MAX_KEEPALIVE_INTERVAL,
-    MIN_KEEPALIVE_INTERVAL,
 )
 from ..coordinator import (
     EnergyFlexConfigEntry,
     EnergyFlexCoordinator,
-    EnergyFlexDevice,
     EnergyFlexRuntime,
-    build_controller,
 )
-from .base import FlowError, IdentifiedDevice, Vendor
-from .fems import FEMS_NUMBERS, FEMS_SENSORS, FemsControlAdapter
+from .base import PORT, FlowError, IdentifiedDevice, Vendor, host_port_fields, local_device_info
+from .fems import fems_runtime, keepalive_options_schema
 
 _FLOW_ERROR_BY_REASON = {
     WriteRejectedReason.READ_ONLY_API: "write_app_missing",
@@ -48,7 +39,6 @@ _FLOW_ERROR_BY_REASON = {
     WriteRejectedReason.NOT_ACCEPTED: "write_rejected",
 }
 
-_PORT = probatio.All(probatio.Coerce(int), probatio.Range(min=1, max=65535))
 _PASSWORD = selector.TextSelector(
     selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
 )
@@ -74,12 +64,7 @@ class FemsRestVendor(Vendor):
         """Host, read port and password; the write password is optional."""
         return probatio.Schema(
             {
-                probatio.Required(
-                    CONF_HOST, default=defaults.get(CONF_HOST, probatio.UNDEFINED)
-                ): str,
-                probatio.Required(
-                    CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_READ_PORT)
-                ): _PORT,
+                **host_port_fields(defaults, DEFAULT_READ_PORT),
                 probatio.Required(
                     CONF_PASSWORD, default=defaults.get(CONF_PASSWORD, DEFAULT_READ_PASSWORD)
                 ): _PASSWORD,
@@ -89,7 +74,7 @@ class FemsRestVendor(Vendor):
                 ): _PASSWORD,
                 probatio.Required(
                     CONF_WRITE_PORT, default=defaults.get(CONF_WRITE_PORT, DEFAULT_WRITE_PORT)
-                ): _PORT,
+                ): PORT,
             }
         )
 
@@ -107,23 +92,11 @@ class FemsRestVendor(Vendor):
         if snapshot.hostname:
             return IdentifiedDevice(snapshot.hostname, f"FEMS {snapshot.hostname}")
         # Firmware without `_host/Hostname`: the address is all there is.
-        return IdentifiedDevice(
-            f"{data[CONF_HOST]}:{data[CONF_PORT]}", f"FEMS {data[CONF_HOST]}", address_based=True
-        )
+        return IdentifiedDevice.by_address(data, "FEMS")
 
     def options_schema(self, options: Mapping[str, Any]) -> probatio.Schema:
         """How often held setpoints are repeated."""
-        return probatio.Schema(
-            {
-                probatio.Required(
-                    CONF_KEEPALIVE_INTERVAL,
-                    default=options.get(CONF_KEEPALIVE_INTERVAL, DEFAULT_KEEPALIVE_INTERVAL),
-                ): probatio.All(
-                    probatio.Coerce(int),
-                    probatio.Range(min=MIN_KEEPALIVE_INTERVAL, max=MAX_KEEPALIVE_INTERVAL),
-                )
-            }
-        )
+        return keepalive_options_schema(options)
 
     async def async_create_runtime(
         self, hass: HomeAssistant, entry: EnergyFlexConfigEntry
@@ -134,26 +107,13 @@ class FemsRestVendor(Vendor):
             hass, entry, fetch=client.async_get_snapshot, update_interval=LOCAL_POLL_INTERVAL
         )
         await coordinator.async_config_entry_first_refresh()
-        assert entry.unique_id is not None  # every entry is created with one
-        device = EnergyFlexDevice(
-            identity=entry.unique_id,
-            info=DeviceInfo(
-                identifiers={(DOMAIN, entry.unique_id)},
-                manufacturer="FENECON",
-                model="FEMS",
-                name=entry.title,
-                sw_version=coordinator.data.version,
-                configuration_url=f"http://{entry.data[CONF_HOST]}",
+        return fems_runtime(
+            hass,
+            entry,
+            coordinator,
+            info=local_device_info(
+                entry, manufacturer="FENECON", model="FEMS", sw_version=coordinator.data.version
             ),
-        )
-        if client.can_write:
-            keepalive = entry.options.get(CONF_KEEPALIVE_INTERVAL, DEFAULT_KEEPALIVE_INTERVAL)
-            adapter = FemsControlAdapter(client, coordinator, timedelta(seconds=keepalive))
-            device.controller = build_controller(hass, coordinator, adapter, entry.entry_id)
-        return EnergyFlexRuntime(
-            coordinator=coordinator,
-            devices=[device],
-            sensors=FEMS_SENSORS,
-            numbers=FEMS_NUMBERS,
+            writer=client if client.can_write else None,
             diagnostics=lambda: {"can_write": client.can_write},
         )

@@ -13,7 +13,6 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady, HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.util import dt as dt_util
 
 from ..api.errors import ApiDeviceError, ApiResponseError, EnergyFlexApiError
@@ -29,7 +28,7 @@ from ..coordinator import (
 )
 from ..energy_integrator import EnergyIntegrator
 from ..number import BATTERY_POWER_SETPOINT
-from .base import FlowError, IdentifiedDevice, Vendor
+from .base import FlowError, IdentifiedDevice, Vendor, host_port_fields, local_device_info
 from .sonnen import (
     SONNEN_BINARY_SENSORS,
     SONNEN_SENSORS,
@@ -43,7 +42,6 @@ _LOGGER = logging.getLogger(__name__)
 # A device or Home Assistant away for longer than this leaves the counters alone.
 MAX_INTEGRATION_GAP: Final = LOCAL_POLL_INTERVAL * 3
 
-_PORT = probatio.All(probatio.Coerce(int), probatio.Range(min=1, max=65535))
 _MAX_POWER = probatio.All(probatio.Coerce(int), probatio.Range(min=100, max=100_000))
 
 
@@ -57,10 +55,7 @@ class SonnenVendor(Vendor):
         """Host and port of the unit."""
         return probatio.Schema(
             {
-                probatio.Required(
-                    CONF_HOST, default=defaults.get(CONF_HOST, probatio.UNDEFINED)
-                ): str,
-                probatio.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): _PORT,
+                **host_port_fields(defaults, DEFAULT_PORT),
             }
         )
 
@@ -81,11 +76,7 @@ class SonnenVendor(Vendor):
         if serial:
             return IdentifiedDevice(serial, f"sonnenBatterie {serial}")
         # Firmware that offers no configuration endpoint: the address is all there is.
-        return IdentifiedDevice(
-            f"{data[CONF_HOST]}:{data[CONF_PORT]}",
-            f"sonnenBatterie {data[CONF_HOST]}",
-            address_based=True,
-        )
+        return IdentifiedDevice.by_address(data, "sonnenBatterie")
 
     def options_schema(self, options: Mapping[str, Any]) -> probatio.Schema:
         """The maximum power where the unit does not report its inverter's (a cap else)."""
@@ -126,14 +117,12 @@ class SonnenVendor(Vendor):
         assert entry.unique_id is not None  # every entry is created with one
         device = EnergyFlexDevice(
             identity=entry.unique_id,
-            info=DeviceInfo(
-                identifiers={(DOMAIN, entry.unique_id)},
+            info=local_device_info(
+                entry,
                 manufacturer="sonnen",
                 model="sonnenBatterie",
-                name=entry.title,
                 sw_version=software,
                 serial_number=serial,
-                configuration_url=f"http://{entry.data[CONF_HOST]}",
             ),
         )
         adapter = SonnenControlAdapter(
