@@ -13,11 +13,10 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 import probatio
-from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
-from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
+from homeassistant.components.sensor import SensorDeviceClass
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.typing import StateType
 
 from ..api.fems import FemsGridMode, FemsSnapshot, FemsState
 from ..const import (
@@ -35,7 +34,13 @@ from ..coordinator import (
     build_controller,
 )
 from ..number import BATTERY_POWER_SETPOINT, EnergyFlexNumberDescription, power_setpoint
-from ..sensor import EnergyFlexSensorDescription
+from ..sensor import (
+    EnergyFlexSensorDescription,
+    energy_counter,
+    power_sensor,
+    state_of_charge_sensor,
+    stored_energy_sensor,
+)
 
 SET_ACTIVE_POWER_EQUALS = "SetActivePowerEquals"
 SET_ACTIVE_POWER_LESS_OR_EQUALS = "SetActivePowerLessOrEquals"
@@ -70,85 +75,34 @@ def _stored_energy(data: FemsSnapshot) -> float | None:
     return round(data.capacity * data.soc / 100)
 
 
-type _ValueFn = Callable[[FemsSnapshot], StateType]
-
-
-def _power(
-    key: str, value_fn: _ValueFn, entity_category: EntityCategory | None = None
-) -> EnergyFlexSensorDescription:
-    return EnergyFlexSensorDescription(
-        key=key,
-        translation_key=key,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        entity_category=entity_category,
-        value_fn=value_fn,
-    )
-
-
-def _counter(key: str, value_fn: _ValueFn) -> EnergyFlexSensorDescription:
-    # Wh_Σ counters only grow (OpenEMS >= 2023.6 never resets them).
-    return EnergyFlexSensorDescription(
-        key=key,
-        translation_key=key,
-        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
-        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        device_class=SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        value_fn=value_fn,
-    )
-
-
 FEMS_SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
-    EnergyFlexSensorDescription(
-        key="state_of_charge",
-        translation_key="state_of_charge",
-        native_unit_of_measurement=PERCENTAGE,
-        device_class=SensorDeviceClass.BATTERY,
-        state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda data: data.soc,
-    ),
-    _power("battery_power", lambda data: data.battery_power),
-    _power("battery_charge_power", lambda data: _charge(data.battery_power)),
-    _power("battery_discharge_power", lambda data: _discharge(data.battery_power)),
-    _power("grid_power", lambda data: data.grid_power),
-    _power("production_power", lambda data: data.production_power),
-    _power("consumption_power", lambda data: data.consumption_power),
-    _power(
+    state_of_charge_sensor(lambda data: data.soc),
+    power_sensor("battery_power", lambda data: data.battery_power),
+    power_sensor("battery_charge_power", lambda data: _charge(data.battery_power)),
+    power_sensor("battery_discharge_power", lambda data: _discharge(data.battery_power)),
+    power_sensor("grid_power", lambda data: data.grid_power),
+    power_sensor("production_power", lambda data: data.production_power),
+    power_sensor("consumption_power", lambda data: data.consumption_power),
+    power_sensor(
         "max_charge_power",
         lambda data: _charge(data.allowed_charge_power),
         entity_category=EntityCategory.DIAGNOSTIC,
     ),
-    _power(
+    power_sensor(
         "max_discharge_power",
         lambda data: _discharge(data.allowed_discharge_power),
         entity_category=EntityCategory.DIAGNOSTIC,
     ),
-    EnergyFlexSensorDescription(
-        key="stored_energy",
-        translation_key="stored_energy",
-        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
-        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        device_class=SensorDeviceClass.ENERGY_STORAGE,
-        state_class=SensorStateClass.MEASUREMENT,
-        value_fn=_stored_energy,
+    stored_energy_sensor("stored_energy", _stored_energy),
+    stored_energy_sensor(
+        "usable_capacity", lambda data: data.capacity, entity_category=EntityCategory.DIAGNOSTIC
     ),
-    EnergyFlexSensorDescription(
-        key="usable_capacity",
-        translation_key="usable_capacity",
-        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
-        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        device_class=SensorDeviceClass.ENERGY_STORAGE,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda data: data.capacity,
-    ),
-    _counter("battery_charged_energy", lambda data: data.battery_charged_energy),
-    _counter("battery_discharged_energy", lambda data: data.battery_discharged_energy),
-    _counter("grid_imported_energy", lambda data: data.grid_imported_energy),
-    _counter("grid_exported_energy", lambda data: data.grid_exported_energy),
-    _counter("produced_energy", lambda data: data.produced_energy),
-    _counter("consumed_energy", lambda data: data.consumed_energy),
+    energy_counter("battery_charged_energy", lambda data: data.battery_charged_energy),
+    energy_counter("battery_discharged_energy", lambda data: data.battery_discharged_energy),
+    energy_counter("grid_imported_energy", lambda data: data.grid_imported_energy),
+    energy_counter("grid_exported_energy", lambda data: data.grid_exported_energy),
+    energy_counter("produced_energy", lambda data: data.produced_energy),
+    energy_counter("consumed_energy", lambda data: data.consumed_energy),
     EnergyFlexSensorDescription(
         key="grid_mode",
         translation_key="grid_mode",

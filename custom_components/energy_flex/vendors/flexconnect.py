@@ -22,7 +22,7 @@ from typing import TypedDict
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.components.number import NumberDeviceClass, NumberMode
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
-from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfPower
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import StateType
@@ -42,7 +42,7 @@ from ..control import SetpointKind
 from ..coordinator import EnergyFlexCoordinator, EnergyFlexDevice
 from ..number import EnergyFlexNumberDescription
 from ..select import EnergyFlexSelectDescription
-from ..sensor import EnergyFlexSensorDescription
+from ..sensor import EnergyFlexSensorDescription, state_of_charge_sensor, stored_energy_sensor
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -164,30 +164,8 @@ def _setpoint_sensor(key: str, value_fn: _ValueFn) -> EnergyFlexSensorDescriptio
     )
 
 
-def _energy_sensor(
-    key: str, value_fn: _ValueFn, entity_category: EntityCategory | None = None
-) -> EnergyFlexSensorDescription:
-    return EnergyFlexSensorDescription(
-        key=key,
-        translation_key=key,
-        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
-        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        device_class=SensorDeviceClass.ENERGY_STORAGE,
-        state_class=SensorStateClass.MEASUREMENT,
-        entity_category=entity_category,
-        value_fn=value_fn,
-    )
-
-
 FLEXCONNECT_SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
-    EnergyFlexSensorDescription(
-        key="state_of_charge",
-        translation_key="state_of_charge",
-        native_unit_of_measurement=PERCENTAGE,
-        device_class=SensorDeviceClass.BATTERY,
-        state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda data: data.state.state_of_charge,
-    ),
+    state_of_charge_sensor(lambda data: data.state.state_of_charge),
     EnergyFlexSensorDescription(
         key="state_of_health",
         translation_key="state_of_health",
@@ -196,8 +174,8 @@ FLEXCONNECT_SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda data: data.state.state_of_health,
     ),
-    _energy_sensor("stored_energy", lambda data: data.state.state_of_energy),
-    _energy_sensor(
+    stored_energy_sensor("stored_energy", lambda data: data.state.state_of_energy),
+    stored_energy_sensor(
         "usable_capacity",
         lambda data: data.state.usable_capacity,
         entity_category=EntityCategory.DIAGNOSTIC,

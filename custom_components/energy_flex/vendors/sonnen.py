@@ -31,7 +31,6 @@ from homeassistant.const import (
     UnitOfElectricPotential,
     UnitOfEnergy,
     UnitOfFrequency,
-    UnitOfPower,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
@@ -44,7 +43,7 @@ from ..const import DOMAIN
 from ..control import SetpointKind
 from ..coordinator import EnergyFlexCoordinator
 from ..energy_integrator import EnergyCounters, PowerSample
-from ..sensor import EnergyFlexSensorDescription
+from ..sensor import EnergyFlexSensorDescription, energy_counter, power_sensor
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -138,22 +137,12 @@ def _sensor(
 
 
 def _power(key: str, value_fn: _StatusFn, *, enabled: bool = True) -> EnergyFlexSensorDescription:
-    return _sensor(
-        key, value_fn, unit=UnitOfPower.WATT, device_class=SensorDeviceClass.POWER, enabled=enabled
-    )
+    return power_sensor(key, lambda data: value_fn(data.status), enabled=enabled)
 
 
 def _counter(key: str) -> EnergyFlexSensorDescription:
     # Integrated by Energy Flex from the polled powers: the v1 status has no counters.
-    return EnergyFlexSensorDescription(
-        key=key,
-        translation_key=key,
-        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
-        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        device_class=SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        value_fn=lambda data: getattr(data.energy, key),
-    )
+    return energy_counter(key, lambda data: getattr(data.energy, key))
 
 
 SONNEN_SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
