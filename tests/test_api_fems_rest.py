@@ -206,7 +206,8 @@ def test_endpoint_repr_hides_passwords() -> None:
 
 def test_value_coercion() -> None:
     """Numbers, numeric strings, NaN, booleans and junk."""
-    from custom_components.energy_flex.api.fems import as_enum, as_number, as_text  # noqa: PLC0415
+    from custom_components.energy_flex.api.fems import as_text  # noqa: PLC0415
+    from custom_components.energy_flex.api.values import as_enum, as_number  # noqa: PLC0415
 
     assert as_number(5) == 5.0
     assert as_number(" 7.5 ") == 7.5

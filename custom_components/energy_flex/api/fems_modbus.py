@@ -20,7 +20,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
 from .errors import ApiConnectionError, ApiResponseError, ApiWriteRejectedError, WriteRejectedReason
-from .fems import GRID_MODE_BY_VALUE, STATE_BY_VALUE, FemsSnapshot, as_enum, as_number
+from .fems import GRID_MODE_BY_VALUE, STATE_BY_VALUE, FemsSnapshot
 from .fems_modbus_table import (
     HASH_MANAGED_SYMMETRIC_ESS,
     HASH_OPENEMS_COMPONENT,
@@ -40,6 +40,7 @@ from .fems_modbus_table import (
     plan_reads,
     walk_components,
 )
+from .values import as_enum, as_number
 
 DEFAULT_PORT: Final = 502
 UNIT_ID: Final = 1  # any other unit id gets exception 0x02

@@ -22,7 +22,9 @@ from .errors import (
     ApiWriteRejectedError,
     WriteRejectedReason,
 )
-from .fems import GRID_MODE_BY_VALUE, STATE_BY_VALUE, FemsSnapshot, as_enum, as_number, as_text
+from .fems import GRID_MODE_BY_VALUE, STATE_BY_VALUE, FemsSnapshot, as_text
+from .http import async_request
+from .values import as_enum, as_number
 
 DEFAULT_READ_PORT: Final = 8084
 DEFAULT_WRITE_PORT: Final = 80
@@ -170,35 +172,21 @@ class FemsRestClient:
         payload: Mapping[str, Any] | None = None,
     ) -> tuple[int, bytes]:
         """Send one request; credentials go pre-emptively (FEMS never challenges)."""
-        try:
-            async with self._session.request(
-                method,
-                url,
-                json=payload,
-                timeout=_TIMEOUT,
-                headers={"Accept": "application/json", "Authorization": auth},
-            ) as response:
-                return response.status, await _read_limited(response)
-        except (TimeoutError, aiohttp.ClientError) as err:
-            # The URL holds no credentials, but keep even the host out: the class says it all.
-            raise ApiConnectionError(type(err).__name__) from err
+        answer = await async_request(
+            self._session,
+            method,
+            url,
+            json=payload,
+            timeout=_TIMEOUT,
+            headers={"Authorization": auth},
+            max_body_bytes=_MAX_BODY_BYTES,
+        )
+        return answer.status, answer.body
 
 
 def _basic_auth(password: str) -> str:
     """The user name is ignored by FEMS: the password alone selects the role (§1.2)."""
     return aiohttp.encode_basic_auth("x", password)
-
-
-async def _read_limited(response: aiohttp.ClientResponse) -> bytes:
-    """Read a body, refusing one that grows beyond what a FEMS answer can be."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(16 * 1024):
-        size += len(chunk)
-        if size > _MAX_BODY_BYTES:
-            raise ApiResponseError("answer too large")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _channels_by_address(body: bytes) -> dict[str, object]:

@@ -27,6 +27,7 @@ import aiohttp
 from yarl import URL
 
 from .errors import ApiConnectionError, ApiResponseError
+from .http import async_request
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -406,29 +407,15 @@ class FlexConnectClient:
         self, method: str, path: str, payload: Mapping[str, Any] | None
     ) -> tuple[int, bytes]:
         self.requests_sent += 1
-        try:
-            async with self._session.request(
-                method,
-                f"{self._base_url}{path}",
-                json=payload,
-                timeout=self._http_timeout,
-                headers={"Accept": "application/json"},
-            ) as response:
-                return response.status, await _read_limited(response)
-        except (TimeoutError, aiohttp.ClientError) as err:
-            raise ApiConnectionError(type(err).__name__) from err
-
-
-async def _read_limited(response: aiohttp.ClientResponse) -> bytes:
-    """Read a body, refusing one that grows beyond what an answer can be."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(16 * 1024):
-        size += len(chunk)
-        if size > _MAX_BODY_BYTES:
-            raise ApiResponseError("answer too large")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        answer = await async_request(
+            self._session,
+            method,
+            f"{self._base_url}{path}",
+            json=payload,
+            timeout=self._http_timeout,
+            max_body_bytes=_MAX_BODY_BYTES,
+        )
+        return answer.status, answer.body
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -14,7 +14,6 @@ integration converts them in `vendors/sonnen.py`.
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +24,8 @@ import aiohttp
 from yarl import URL
 
 from .errors import ApiConnectionError, ApiDeviceError, ApiResponseError
+from .http import HttpAnswer, async_request
+from .values import as_number
 
 DEFAULT_PORT: Final = 8080
 
@@ -151,18 +152,6 @@ class SonnenStatus:
     generator_autostart: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    status: int
-    content_type: str
-    body: bytes
-
-    @property
-    def is_html(self) -> bool:
-        head = self.body[:256].lstrip().lower()
-        return "html" in self.content_type or head.startswith((b"<!doctype", b"<html"))
-
-
 class _NotOfferedError(Exception):
     """An optional endpoint this unit does not serve (404, 405, return code 5 or 16)."""
 
@@ -183,7 +172,7 @@ class SonnenClient:
     async def async_get_status(self) -> SonnenStatus:
         """One poll: `GET /api/v1/status`."""
         answer = await self._request("GET", STATUS_PATH)
-        if answer.status == 404 and answer.is_html:
+        if answer.status == 404 and _is_html(answer):
             raise ApiDeviceError(API_DISABLED)
         decoded = _check(answer)
         if not isinstance(decoded, dict) or not _TN007_KEYS & decoded.keys():
@@ -211,7 +200,7 @@ class SonnenClient:
             answer = await self._request("GET", path)
         if answer.status == 403:
             raise ApiDeviceError(VPP_PRIORITY)
-        if answer.status == 404 and answer.is_html:
+        if answer.status == 404 and _is_html(answer):
             raise ApiDeviceError(API_DISABLED)
         # Any 2xx is accepted whatever the body, unless it carries a return code.
         _check(answer)
@@ -264,34 +253,24 @@ class SonnenClient:
 
     async def _request(
         self, method: str, path: str, params: dict[str, str] | None = None
-    ) -> _Answer:
+    ) -> HttpAnswer:
         url = URL.build(scheme="http", host=self._host, port=self._port, path=path)
-        try:
-            async with self._session.request(
-                method,
-                url,
-                params=params,
-                timeout=_TIMEOUT,
-                headers={"Accept": "application/json"},
-            ) as response:
-                body = await _read_limited(response)
-                return _Answer(response.status, response.headers.get("Content-Type", ""), body)
-        except (TimeoutError, aiohttp.ClientError) as err:
-            raise ApiConnectionError(type(err).__name__) from err
+        return await async_request(
+            self._session,
+            method,
+            url,
+            params=params,
+            timeout=_TIMEOUT,
+            max_body_bytes=_MAX_BODY_BYTES,
+        )
 
 
 # --- answers ----------------------------------------------------------------------
 
 
-async def _read_limited(response: aiohttp.ClientResponse) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(16 * 1024):
-        size += len(chunk)
-        if size > _MAX_BODY_BYTES:
-            raise ApiResponseError("answer too large")
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _is_html(answer: HttpAnswer) -> bool:
+    head = answer.body[:256].lstrip().lower()
+    return "html" in answer.content_type or head.startswith((b"<!doctype", b"<html"))
 
 
 def _decode(body: bytes) -> object:
@@ -312,12 +291,12 @@ def return_code(decoded: object) -> int | None:
     return None
 
 
-def _refuses_method(answer: _Answer) -> bool:
+def _refuses_method(answer: HttpAnswer) -> bool:
     code = return_code(_decode(answer.body))
     return answer.status == 405 or code == SonnenReturnCode.INVALID_METHOD
 
 
-def _check(answer: _Answer, *, optional: bool = False) -> object:
+def _check(answer: HttpAnswer, *, optional: bool = False) -> object:
     """Decode a successful answer, or raise what its status or return code says.
 
     With `optional`, an endpoint the unit does not serve raises `_NotOfferedError`.
@@ -344,22 +323,6 @@ def _require_setting_name(name: str) -> None:
 
 
 # --- tolerant values (notes §3.2) -------------------------------------------------------
-
-
-def as_number(raw: object) -> float | None:
-    """An int, float or numeric string as a finite float; anything else `None`."""
-    if isinstance(raw, bool) or raw is None:
-        return None
-    if isinstance(raw, int | float):
-        value = float(raw)
-    elif isinstance(raw, str):
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    return value if math.isfinite(value) else None
 
 
 def as_whole_number(raw: object) -> int | None:
