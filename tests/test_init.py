@@ -73,3 +73,27 @@ async def test_remove_stale_device_only(
         )
         response = await client.receive_json()
         assert response["success"] is expected
+
+
+async def test_read_only_again_removes_control_entities(
+    hass: HomeAssistant, fems: FemsRestSimulator, fems_entry: MockConfigEntry
+) -> None:
+    """Dropping the write password removes the control entities instead of leaving them."""
+    from homeassistant.helpers import entity_registry as er  # noqa: PLC0415
+
+    from custom_components.energy_flex.const import CONF_WRITE_PASSWORD  # noqa: PLC0415
+
+    registry = er.async_get(hass)
+    number = "number.fems_fems12345_battery_power_setpoint_discharge_charge"
+    assert registry.async_get(number) is not None
+    data = {key: value for key, value in fems_entry.data.items() if key != CONF_WRITE_PASSWORD}
+    hass.config_entries.async_update_entry(fems_entry, data=data)
+    await hass.config_entries.async_reload(fems_entry.entry_id)
+    await hass.async_block_till_done()
+    for entity_id in (
+        number,
+        "button.fems_fems12345_release_control",
+        "binary_sensor.fems_fems12345_control_active",
+    ):
+        assert registry.async_get(entity_id) is None, entity_id
+    assert registry.async_get("sensor.fems_fems12345_state_of_charge") is not None

@@ -267,9 +267,9 @@ async def test_reconfigure(hass: HomeAssistant, clock: FakeClock) -> None:
             assert entry.data[CONF_PORT] == moved.port
             assert entry.data[CONF_READ_WRITE] is False
             await hass.async_block_till_done()
-            # No control any more: the number is only its registry entry's leftover.
+            # No control any more, and no leftover control entities either.
             assert entry.runtime_data.devices[0].controller is None
-            assert hass.states.get(SETPOINT).attributes.get("restored")  # type: ignore[union-attr]
+            assert hass.states.get(SETPOINT) is None
             assert await hass.config_entries.async_unload(entry.entry_id)
 
 
