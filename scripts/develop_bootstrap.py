@@ -1,9 +1,11 @@
 """Prepare the development Home Assistant that scripts/develop started.
 
 Waits until Home Assistant answers, onboards it with the dev owner if that has not
-happened yet, logs in, and adds an Energy Flex entry for the FEMS REST simulator
-through the real config-flow API (the same calls the frontend makes) unless one
-exists. Safe to run again on an already prepared config directory.
+happened yet, logs in, and adds one Energy Flex entry per connection in the flow's
+vendor menu (FEMS REST, FEMS Modbus, sonnen, FlexConnect), each pointed at its simulator,
+through the real config-flow API (the same calls the frontend makes): menu, then
+next_step_id, then the form. A connection that already has an entry is skipped, so this
+is safe to run again on an already prepared config directory.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ NAME = "Dev"
 USERNAME = "dev"
 PASSWORD = "dev-password"
 ONBOARDING_STEPS = {"user", "core_config", "analytics", "integration"}
+DOMAIN = "energy_flex"
+# The FlexConnect simulator's default batteries (simulators/flexconnect.py DEFAULT_SKIS);
+# scripts/develop passes the same SKIs to the simulator and to this script.
+DEFAULT_FLEXCONNECT_SKIS = (
+    "90D2A30FA3D2AD48525CD255F469C167ECF8292C",
+    "5C3A81E0B7D94F26A1C0E4D2B8F7A6390C1D2E3F",
+)
 
 
 class BootstrapError(Exception):
@@ -56,6 +65,43 @@ def _onboarded_on_disk(config: Path) -> bool:
     return set(data.get("data", {}).get("done", [])) >= ONBOARDING_STEPS
 
 
+def _connections_on_disk(config: Path) -> dict[str, str]:
+    """Entry id -> connection (the vendor-menu id) of the stored Energy Flex entries.
+
+    The entries API does not show an entry's data; Home Assistant loaded the entries it
+    lists from this file (it saves new ones a second later).
+    """
+    try:
+        data = json.loads((config / ".storage" / "core.config_entries").read_text())
+    except FileNotFoundError, json.JSONDecodeError:
+        return {}
+    return {
+        entry["entry_id"]: entry.get("data", {}).get("connection", "?")
+        for entry in data.get("data", {}).get("entries", [])
+        if entry.get("domain") == DOMAIN
+    }
+
+
+def _form_data(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """What to type into each connection's form (its vendor's `form_schema`)."""
+    host = args.sim_host
+    return {
+        "fems_rest": {
+            "host": host,
+            "port": args.fems_read_port,
+            "password": "user",  # the simulator's guest password: reads
+            "write_password": "owner",  # the owner's: control through the write API
+            "write_port": args.fems_write_port,
+        },
+        "fems_modbus": {"host": host, "port": args.fems_modbus_port, "read_write": True},
+        "sonnen": {"host": host, "port": args.sonnen_port},
+        "flexconnect": {
+            "url": f"http://{host}:{args.flexconnect_port}",
+            "device_ids": list(args.flexconnect_ski or DEFAULT_FLEXCONNECT_SKIS),
+        },
+    }
+
+
 class Bootstrap:
     """The HTTP conversation with one Home Assistant instance."""
 
@@ -66,6 +112,8 @@ class Bootstrap:
         self._base: str = args.url.rstrip("/")
         self._client_id = f"{self._base}/"
         self._token: str | None = None
+        # Entry id -> connection of the entries added here (not on disk for a second).
+        self._added: dict[str, str] = {}
 
     async def _request(
         self,
@@ -189,8 +237,11 @@ class Bootstrap:
 
     async def _entries(self) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = await self._request(
-            "GET", "/api/config/config_entries/entry?domain=energy_flex"
+            "GET", f"/api/config/config_entries/entry?domain={DOMAIN}"
         )
+        connections = _connections_on_disk(self._args.config) | self._added
+        for entry in entries:
+            entry["connection"] = connections.get(entry["entry_id"], "?")
         return entries
 
     async def report_entries(self) -> bool:
@@ -198,51 +249,72 @@ class Bootstrap:
         ok = True
         for entry in await self._entries():
             reason = f" ({entry['reason']})" if entry.get("reason") else ""
-            _log(f"energy_flex entry {entry['title']!r}: {entry['state']}{reason}")
+            _log(
+                f"energy_flex entry {entry['title']!r} [{entry['connection']}]: "
+                f"{entry['state']}{reason}"
+            )
             ok = ok and entry["state"] == "loaded"
         return ok
 
-    async def ensure_entry(self) -> None:
-        """Add the simulator's Energy Flex entry through the config flow unless present."""
-        if entries := await self._entries():
-            titles = ", ".join(entry["title"] for entry in entries)
-            _log(f"energy_flex already configured ({titles})")
-            return
+    async def _start_flow(self) -> tuple[str, list[str]]:
+        """A new Energy Flex flow: its URL path and the connections its menu offers."""
         flow = await self._request(
             "POST",
             "/api/config/config_entries/flow",
-            json_body={"handler": "energy_flex", "show_advanced_options": False},
+            json_body={"handler": DOMAIN, "show_advanced_options": False},
         )
         if flow.get("type") != "menu":
             raise BootstrapError(f"energy_flex flow: expected a menu, got {flow}")
-        path = f"/api/config/config_entries/flow/{flow['flow_id']}"
-        try:
-            await self._fill_fems_rest(path)
-        except BootstrapError:
-            # Do not leave a half-done flow in the UI's "discovered" list.
-            headers = {"Authorization": f"Bearer {self._token}"}
-            async with self._session.delete(self._base + path, headers=headers):
-                pass
-            raise
+        return f"/api/config/config_entries/flow/{flow['flow_id']}", list(flow["menu_options"])
 
-    async def _fill_fems_rest(self, path: str) -> None:
-        form = await self._request("POST", path, json_body={"next_step_id": "fems_rest"})
-        if form.get("type") != "form":
-            raise BootstrapError(f"energy_flex flow: expected the fems_rest form, got {form}")
-        result = await self._request(
-            "POST",
-            path,
-            json_body={
-                "host": self._args.fems_host,
-                "port": self._args.fems_read_port,
-                "password": "user",
-                "write_password": "owner",
-                "write_port": self._args.fems_write_port,
-            },
-        )
+    async def _abort_flow(self, path: str) -> None:
+        """Do not leave a half-done flow in the UI's "discovered" list."""
+        headers = {"Authorization": f"Bearer {self._token}"}
+        async with self._session.delete(self._base + path, headers=headers):
+            pass
+
+    async def ensure_entries(self) -> None:
+        """Add an entry for each menu connection that has none; raise if a flow fails."""
+        configured = {entry["connection"] for entry in await self._entries()}
+        form_data = _form_data(self._args)
+        path: str | None
+        path, menu = await self._start_flow()
+        _log(f"energy_flex menu: {', '.join(menu)}")
+        failures: list[str] = []
+        try:
+            for connection in menu:
+                if connection in configured:
+                    _log(f"{connection}: already configured, skipped")
+                    continue
+                if connection not in form_data:
+                    _log(f"WARNING: {connection}: no simulator known to this script, skipped")
+                    continue
+                if path is None:
+                    path, _ = await self._start_flow()
+                flow_path, path = path, None
+                try:
+                    await self._add(flow_path, connection, form_data[connection])
+                except BootstrapError as err:
+                    await self._abort_flow(flow_path)
+                    _log(f"{connection}: FAILED (the flow's answer follows at the end)")
+                    failures.append(f"{connection}: {err}")
+        finally:
+            if path is not None:
+                await self._abort_flow(path)
+        if failures:
+            raise BootstrapError("energy_flex flows failed:\n  " + "\n  ".join(failures))
+
+    async def _add(self, path: str, connection: str, data: dict[str, Any]) -> None:
+        """Menu -> next_step_id -> form -> create_entry, as the frontend does."""
+        form = await self._request("POST", path, json_body={"next_step_id": connection})
+        if form.get("type") != "form" or form.get("step_id") != connection:
+            raise BootstrapError(f"expected the {connection} form, got {json.dumps(form)}")
+        result = await self._request("POST", path, json_body=data)
         if result.get("type") != "create_entry":
-            raise BootstrapError(f"energy_flex flow did not create an entry: {result}")
-        _log(f"added energy_flex entry {result['result']['title']!r}")
+            raise BootstrapError(f"flow did not create an entry: {json.dumps(result)}")
+        entry = result["result"]
+        self._added[entry["entry_id"]] = connection
+        _log(f"{connection}: added entry {entry['title']!r}: {entry.get('state', '?')}")
 
     async def run(self) -> None:
         """Wait, onboard if needed, log in, configure."""
@@ -257,7 +329,7 @@ class Bootstrap:
             await self.login()
         _log("waiting until Home Assistant has started ...")
         await self.wait_running()
-        await self.ensure_entry()
+        await self.ensure_entries()
         if not await self.report_entries():
             _log("WARNING: Energy Flex did not load; see the log for why")
 
@@ -268,9 +340,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, default=Path("config"))
     parser.add_argument("--hass-pid", type=int, help="fail fast when this process exits")
     parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for HA")
-    parser.add_argument("--fems-host", default="127.0.0.1")
+    parser.add_argument("--sim-host", default="127.0.0.1", help="where the simulators listen")
     parser.add_argument("--fems-read-port", type=int, default=18084)
     parser.add_argument("--fems-write-port", type=int, default=18080)
+    parser.add_argument("--fems-modbus-port", type=int, default=15502)
+    parser.add_argument("--sonnen-port", type=int, default=18088)
+    parser.add_argument("--flexconnect-port", type=int, default=18090)
+    parser.add_argument(
+        "--flexconnect-ski",
+        action="append",
+        metavar="SKI",
+        help="a FlexConnect simulator battery (repeat; default: the simulator's two)",
+    )
     return parser
 
 
