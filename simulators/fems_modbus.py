@@ -11,13 +11,10 @@ background ticker do it) to see new cycles, idle connections closed and timeouts
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
 from pymodbus.constants import ExcCodes
 
@@ -45,6 +42,7 @@ from .fems_modbus_table import (
     reset_table,
 )
 from .jsontypes import JsonScalar
+from .lifecycle import SimulatorLifecycle
 
 UNIT_ID: Final = 1
 SUM: Final = "_sum"
@@ -55,7 +53,7 @@ _SETPOINTS: Final = (
 )
 
 
-class FemsModbusSimulator:
+class FemsModbusSimulator(SimulatorLifecycle):
     """The FEMS Modbus/TCP API (read-write app by default) over a `BatteryModel`."""
 
     def __init__(
@@ -115,7 +113,6 @@ class FemsModbusSimulator:
         # The battery follows the first ESS's write channels.
         self._controlled = next((c for c in self.components if c != SUM), None)
         self._server: OpenEmsModbusServer | None = None
-        self._ticker: asyncio.Task[None] | None = None
 
     # --- public state -----------------------------------------------------------------
 
@@ -212,34 +209,13 @@ class FemsModbusSimulator:
         self._server = server
         self.host, self.port = host, server.bound_port
         self.tick()
-        self._ticker = asyncio.create_task(self._tick_forever())
+        self._start_ticker(self.tick, lambda: self.tick_s)
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-            self._ticker = None
+        await self._stop_ticker()
         if self._server is not None:
             await self._server.stop()
             self._server = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    async def _tick_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.tick_s)
-            self.tick()
 
     # --- MyProcessImage ---------------------------------------------------------------
 

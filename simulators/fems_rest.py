@@ -10,17 +10,14 @@ task. With a fake clock, move it forward to see new values and timeouts.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import binascii
-import contextlib
 import random
 import re
 import time
 from collections.abc import Callable, Mapping
 from enum import IntEnum
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
 from aiohttp import web
 
@@ -66,6 +63,7 @@ from .fems_errors import (
 from .fems_firmware import JETTY12, WO_CHANNELS_READABLE, parse_version
 from .fems_paths import compile_java_regex, split_path
 from .jsontypes import JsonScalar, JsonValue
+from .lifecycle import SimulatorLifecycle
 from .stats import RequestCounter, counting_middleware
 
 
@@ -98,7 +96,7 @@ _IDLE_TIMEOUT_S: Final = 30.0
 _MAX_BODY_BYTES: Final = 64 * 1024
 
 
-class FemsRestSimulator:
+class FemsRestSimulator(SimulatorLifecycle):
     """A FEMS REST/JSON controller (RW app by default) over a `BatteryModel`."""
 
     def __init__(
@@ -150,8 +148,6 @@ class FemsRestSimulator:
         self._image: dict[str, JsonScalar] | None = None
         self._image_at = 0.0
         self._gate = ConnectionGate(max_connections)
-        self._runner: web.AppRunner | None = None
-        self._ticker: asyncio.Task[None] | None = None
 
     # --- public state -----------------------------------------------------------------
 
@@ -213,58 +209,27 @@ class FemsRestSimulator:
 
     async def start(self, host: str = "127.0.0.1", read_port: int = 0, write_port: int = 0) -> None:
         """Listen on both ports (0 = pick a free one); see `read_port` / `write_port`."""
-        if self._runner is not None:
-            raise RuntimeError("simulator already started")
         app = web.Application(
             middlewares=[counting_middleware(self.requests), fault_middleware(self.faults)],
             client_max_size=_MAX_BODY_BYTES,
         )
         app.router.add_route("*", "/{tail:.*}", self._handle)
         app.on_response_prepare.append(self._stamp_server_header)
-        runner = web.AppRunner(
-            app, access_log=None, keepalive_timeout=_IDLE_TIMEOUT_S, shutdown_timeout=0.5
+        read_site, write_site = await self._serve(
+            app,
+            lambda runner: GatedTCPSite(runner, self._gate, host, read_port),
+            lambda runner: GatedTCPSite(runner, self._gate, host, write_port),
+            keepalive_timeout=_IDLE_TIMEOUT_S,
         )
-        await runner.setup()
-        try:
-            read_site = GatedTCPSite(runner, self._gate, host, read_port)
-            await read_site.start()
-            write_site = GatedTCPSite(runner, self._gate, host, write_port)
-            await write_site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
         self.host, self.read_port, self.write_port = host, read_site.port, write_site.port
-        self._ticker = asyncio.create_task(self._tick_forever())
+        # Timeouts fire even when nobody asks (lazy evaluation covers fake clocks).
+        self._start_ticker(self.tick, lambda: self.cycle_s if self.cycle_s > 0 else 1.0)
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-            self._ticker = None
+        await self._stop_ticker()
         if self._runner is not None:
             self._gate.close_waiting()
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    async def _tick_forever(self) -> None:
-        # Timeouts fire even when nobody asks (lazy evaluation covers fake clocks).
-        while True:
-            await asyncio.sleep(self.cycle_s if self.cycle_s > 0 else 1.0)
-            self.tick()
+        await self._stop_runner()
 
     async def _stamp_server_header(
         self, request: web.Request, response: web.StreamResponse

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import random
 import re
@@ -23,8 +22,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
 from aiohttp import web
 
@@ -39,6 +37,7 @@ from .flexconnect_battery import (
 )
 from .flexconnect_doc import REQUESTS, listing_page, openapi_document, ui_page
 from .jsontypes import JsonValue
+from .lifecycle import SimulatorLifecycle
 from .stats import RequestCounter, counting_middleware
 
 DEFAULT_SKIS: Final = (
@@ -73,7 +72,7 @@ class RequestError(Exception):
         self.req_id = req_id
 
 
-class FlexConnectSimulator:
+class FlexConnectSimulator(SimulatorLifecycle):
     """The development client and the batteries behind it."""
 
     def __init__(
@@ -112,8 +111,6 @@ class FlexConnectSimulator:
         self.host = "127.0.0.1"
         self.port = 0
         self._rng = random.Random(seed)
-        self._runner: web.AppRunner | None = None
-        self._ticker: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
@@ -130,8 +127,6 @@ class FlexConnectSimulator:
     # --- lifecycle --------------------------------------------------------------------
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        if self._runner is not None:
-            raise RuntimeError("simulator already started")
         app = web.Application(
             middlewares=[counting_middleware(self.requests), fault_middleware(self.faults)],
             client_max_size=_MAX_BODY_BYTES,
@@ -141,45 +136,10 @@ class FlexConnectSimulator:
         app.router.add_get("/doc", self._doc)
         app.router.add_get("/ui", self._ui)
         app.router.add_post("/app/v1/{name}", self._app_request)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self.host, self.port = host, runner.addresses[0][1]  # the bound port when asked for 0
-        self._ticker = asyncio.create_task(self._tick_forever())
-
-    async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-            self._ticker = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    async def _tick_forever(self) -> None:
+        await self._serve(app, lambda runner: web.TCPSite(runner, host, port))
+        self.host, self.port = host, self._bound_port()  # the bound port when asked for 0
         # Commands apply on time even when nobody asks (requests settle lazily too).
-        while True:
-            await asyncio.sleep(1.0)
-            self.tick()
+        self._start_ticker(self.tick, lambda: 1.0)
 
     # --- pages ------------------------------------------------------------------------
 

@@ -18,8 +18,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from types import TracebackType
-from typing import Final, Literal, Self
+from typing import Final, Literal
 
 from aiohttp import web
 
@@ -27,6 +26,7 @@ from .battery import BatteryModel
 from .cli import RunningSimulator, SimulatorCli
 from .faults import FaultInjector, RejectedWrite, WriteLog, WriteRecord, fault_middleware
 from .jsontypes import JsonScalar, JsonValue
+from .lifecycle import SimulatorLifecycle
 from .sonnen_device import KNOWN_MODES, SonnenDevice
 from .sonnen_profiles import PROFILES, status_body
 from .stats import RequestCounter, counting_middleware
@@ -51,7 +51,7 @@ type PutRefusal = Literal["http_405", "code_16"] | None
 type Endpoint = Literal["status", "setpoint", "configuration", "setting"]
 
 
-class SonnenSimulator:
+class SonnenSimulator(SimulatorLifecycle):
     """A sonnenBatterie's local API v1 over a `BatteryModel`."""
 
     def __init__(
@@ -86,7 +86,6 @@ class SonnenSimulator:
         self.host = "127.0.0.1"
         self.port = 0
         self._clock = clock
-        self._runner: web.AppRunner | None = None
 
     @property
     def url(self) -> str:
@@ -115,40 +114,13 @@ class SonnenSimulator:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Listen on `port` (0 = pick a free one)."""
-        if self._runner is not None:
-            raise RuntimeError("simulator already started")
         app = web.Application(
             middlewares=[counting_middleware(self.requests), fault_middleware(self.faults)]
         )
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
+        await self._serve(app, lambda runner: web.TCPSite(runner, host, port))
         # The bound port, when asked for 0.
-        self.host, self.port = host, runner.addresses[0][1]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
+        self.host, self.port = host, self._bound_port()
 
     # --- dispatch -----------------------------------------------------------------------
 
