@@ -12,115 +12,54 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
-import multiprocessing
-import os
-import platform
 import statistics
 import sys
 import time
 import tracemalloc
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # also run as a plain script
 
 import aiohttp
 
+from benchmarks.common import (
+    HOST,
+    Poll,
+    SimulatorProcess,
+    bench_parser,
+    coordinator_polls,
+    environment,
+    home_assistant,
+    markdown_table,
+    p95,
+    serve,
+    timed_cycle,
+    warm_up,
+)
 from custom_components.energy_flex.api.fems_rest import FemsRestClient, FemsRestEndpoint
 from simulators.fems_rest import FemsRestSimulator
 
-HOST = "127.0.0.1"
-_START_TIMEOUT_S = 60.0
-_REPLY_TIMEOUT_S = 30.0
 # Memory is "flat" if the second half of the run holds at most this much more per device.
 _FLAT_BYTES_PER_DEVICE = 1024
 _MEMORY_SAMPLES = 20
-
-type Poll = Callable[[], Awaitable[None]]
 
 
 # --- simulator process ------------------------------------------------------------------
 
 
-def _serve(count: int, conn: Connection) -> None:
-    """Child process: run `count` simulators until told to stop (or the parent is gone)."""
-    asyncio.run(_serve_async(count, conn))
-
-
-async def _serve_async(count: int, conn: Connection) -> None:
-    simulators = [FemsRestSimulator(hostname=f"fems{i:05d}", seed=i) for i in range(count)]
-    try:
-        for simulator in simulators:
-            await simulator.start(HOST)
-        conn.send([simulator.read_port for simulator in simulators])
-        while True:
-            try:
-                command = await asyncio.to_thread(conn.recv)
-            except EOFError:  # the parent went away
-                return
-            if command == "counts":
-                conn.send([(s.requests.total, dict(s.requests.by_method)) for s in simulators])
-            elif command == "reset":
-                for simulator in simulators:
-                    simulator.requests.reset()
-                conn.send(None)
-            else:
-                return
-    finally:
-        for simulator in simulators:
-            await simulator.stop()
-
-
-class SimulatorProcess:
-    """`count` FEMS REST simulators in a spawned child process; a context manager."""
-
-    def __init__(self, count: int) -> None:
-        self.count = count
-        self.ports: list[int] = []
-        context = multiprocessing.get_context("spawn")
-        self._conn, child_conn = context.Pipe()
-        self._process = context.Process(target=_serve, args=(count, child_conn), daemon=True)
-        self._child_conn = child_conn
-
-    def __enter__(self) -> Self:
-        self._process.start()
-        self._child_conn.close()
-        self.ports = self._reply(_START_TIMEOUT_S)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        with contextlib.suppress(OSError):
-            self._conn.send("stop")
-        self._process.join(10)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join(5)
-        self._conn.close()
-
-    def counts(self) -> list[tuple[int, dict[str, int]]]:
-        """(total, per method) requests each simulator received since the last reset."""
-        self._conn.send("counts")
-        return self._reply(_REPLY_TIMEOUT_S)
-
-    def reset(self) -> None:
-        self._conn.send("reset")
-        self._reply(_REPLY_TIMEOUT_S)
-
-    def _reply(self, timeout: float) -> Any:
-        if not self._conn.poll(timeout):
-            raise TimeoutError("simulator process did not answer")
-        return self._conn.recv()
+async def _serve(count: int, conn: Connection) -> None:
+    """Child process: `count` simulators, counting requests (total and per method)."""
+    await serve(
+        conn,
+        [FemsRestSimulator(hostname=f"fems{i:05d}", seed=i) for i in range(count)],
+        port=lambda s: s.read_port,
+        counts=lambda s: (s.requests.total, dict(s.requests.by_method)),
+        reset=lambda s: s.requests.reset(),
+    )
 
 
 # --- measurement --------------------------------------------------------------------------
@@ -162,19 +101,9 @@ class RunResult:
         return self.requests / (self.devices * self.cycles)
 
 
-def _p95(values: Sequence[float]) -> float:
-    return statistics.quantiles(values, n=20, method="inclusive")[18]
-
-
 def _memory_now() -> int:
     gc.collect()
     return tracemalloc.get_traced_memory()[0]
-
-
-async def _timed(poll: Poll) -> float:
-    start = time.perf_counter()
-    await poll()
-    return (time.perf_counter() - start) * 1000
 
 
 async def measure(
@@ -187,9 +116,7 @@ async def measure(
     memory: bool,
 ) -> RunResult:
     """Poll every device once per cycle, all concurrently; `cycles` cycles after warm-up."""
-    for _ in range(warmup):
-        await asyncio.gather(*(poll() for poll in polls))
-    simulators.reset()
+    await warm_up(polls, warmup, simulators)
     after_warmup = _memory_now() if memory else 0
     if memory:
         tracemalloc.reset_peak()
@@ -200,15 +127,11 @@ async def measure(
     cycle_wall_ms: list[float] = []
     process_start = time.process_time()
     for cycle in range(cycles):
-        cpu_start = time.thread_time()
-        wall_start = time.perf_counter()
-        latencies = await asyncio.gather(*(_timed(poll) for poll in polls))
-        cycle_cpu_ms = (time.thread_time() - cpu_start) * 1000 / len(polls)
-        cycle_wall = (time.perf_counter() - wall_start) * 1000
+        cycle_timing = await timed_cycle(polls)
         if not memory:
-            poll_wall_ms.extend(latencies)
-            cycle_wall_ms.append(cycle_wall)
-            cpu_ms.append(cycle_cpu_ms)
+            poll_wall_ms.extend(cycle_timing.poll_wall_ms)
+            cycle_wall_ms.append(cycle_timing.wall_ms)
+            cpu_ms.append(cycle_timing.cpu_ms)
         elif (cycle + 1) % sample_every == 0:
             # Timings are not kept in a memory run: their lists would be traced as growth.
             samples.append(_memory_now())
@@ -276,16 +199,6 @@ async def run_client(
             tracemalloc.stop()
 
 
-@contextlib.asynccontextmanager
-async def _home_assistant() -> AsyncIterator[Any]:
-    from pytest_homeassistant_custom_component.common import (  # noqa: PLC0415
-        async_test_home_assistant,
-    )
-
-    async with async_test_home_assistant() as hass:
-        yield hass
-
-
 async def run_coordinator(simulators: SimulatorProcess, *, warmup: int, cycles: int) -> RunResult:
     """`EnergyFlexCoordinator.async_refresh` in a running `HomeAssistant`, one per device."""
     # Home Assistant is imported only here: the bare client run stays free of it.
@@ -294,37 +207,23 @@ async def run_coordinator(simulators: SimulatorProcess, *, warmup: int, cycles: 
         DATA_RESOLVER,
         async_get_clientsession,
     )
-    from pytest_homeassistant_custom_component.common import MockConfigEntry  # noqa: PLC0415
 
-    from custom_components.energy_flex.const import DOMAIN, LOCAL_POLL_INTERVAL  # noqa: PLC0415
-    from custom_components.energy_flex.coordinator import EnergyFlexCoordinator  # noqa: PLC0415
-
-    async with _home_assistant() as hass:
+    async with home_assistant() as hass:
         # Home Assistant's session resolves through zeroconf (multicast); the hosts here are
         # IP addresses that are never resolved, so a plain resolver keeps it all on 127.0.0.1.
         resolver = aiohttp.ThreadedResolver()
         resolver.real_close = resolver.close  # type: ignore[attr-defined]
         hass.data[DATA_RESOLVER] = resolver
         session = async_get_clientsession(hass)
-        polls: list[Poll] = []
-        unsubscribes: list[Callable[[], None]] = []
-        for index, port in enumerate(simulators.ports):
-            entry = MockConfigEntry(
-                domain=DOMAIN,
-                title=f"FEMS {index}",
-                unique_id=f"fems{index:05d}",
-                data={CONF_HOST: HOST, CONF_PORT: port, CONF_PASSWORD: "user"},
+        devices = [
+            (
+                f"fems{index:05d}",
+                {CONF_HOST: HOST, CONF_PORT: port, CONF_PASSWORD: "user"},
+                FemsRestClient(session, FemsRestEndpoint(HOST, port)).async_get_snapshot,
             )
-            entry.add_to_hass(hass)
-            client = FemsRestClient(session, FemsRestEndpoint(HOST, port))
-            coordinator: EnergyFlexCoordinator[Any] = EnergyFlexCoordinator(
-                hass, entry, fetch=client.async_get_snapshot, update_interval=LOCAL_POLL_INTERVAL
-            )
-            # A listener, as entities add: each refresh notifies it and re-arms the timer
-            # (10 s ahead, so it never fires during the back-to-back cycles).
-            unsubscribes.append(coordinator.async_add_listener(lambda: None))
-            polls.append(_coordinator_poll(coordinator))
-        try:
+            for index, port in enumerate(simulators.ports)
+        ]
+        with coordinator_polls(hass, devices) as polls:
             return await measure(
                 "EnergyFlexCoordinator (HA)",
                 polls,
@@ -333,18 +232,6 @@ async def run_coordinator(simulators: SimulatorProcess, *, warmup: int, cycles: 
                 cycles=cycles,
                 memory=False,
             )
-        finally:
-            for unsubscribe in unsubscribes:
-                unsubscribe()
-
-
-def _coordinator_poll(coordinator: Any) -> Poll:
-    async def poll() -> None:
-        await coordinator.async_refresh()
-        if not coordinator.last_update_success:
-            raise RuntimeError("coordinator refresh failed") from coordinator.last_exception
-
-    return poll
 
 
 # --- report -------------------------------------------------------------------------------
@@ -355,47 +242,48 @@ def _kib(value: float) -> str:
 
 
 def timing_table(results: Sequence[RunResult]) -> str:
-    lines = [
-        "| Path | Devices | Polls/device | Requests/poll | Loop CPU/poll median (ms) "
-        "| Loop CPU/poll p95 (ms) | Process CPU/poll mean (ms) | Poll wall median (ms) "
-        "| Poll wall p95 (ms) | Cycle wall median (ms) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    lines.extend(
-        f"| {r.path} | {r.devices} | {r.cycles} | {r.requests_per_poll:.3f} "
-        f"| {statistics.median(r.cpu_ms):.3f} | {_p95(r.cpu_ms):.3f} "
-        f"| {r.process_cpu_ms:.3f} | {statistics.median(r.poll_wall_ms):.2f} "
-        f"| {_p95(r.poll_wall_ms):.2f} | {statistics.median(r.cycle_wall_ms):.2f} |"
-        for r in results
+    return markdown_table(
+        "Path | Devices | Polls/device | Requests/poll | Loop CPU/poll median (ms) | "
+        "Loop CPU/poll p95 (ms) | Process CPU/poll mean (ms) | Poll wall median (ms) | "
+        "Poll wall p95 (ms) | Cycle wall median (ms)",
+        "lrrrrrrrrr",
+        (
+            (
+                r.path,
+                r.devices,
+                r.cycles,
+                f"{r.requests_per_poll:.3f}",
+                f"{statistics.median(r.cpu_ms):.3f}",
+                f"{p95(r.cpu_ms):.3f}",
+                f"{r.process_cpu_ms:.3f}",
+                f"{statistics.median(r.poll_wall_ms):.2f}",
+                f"{p95(r.poll_wall_ms):.2f}",
+                f"{statistics.median(r.cycle_wall_ms):.2f}",
+            )
+            for r in results
+        ),
     )
-    return "\n".join(lines)
 
 
 def memory_table(results: Sequence[RunResult]) -> str:
-    lines = [
-        "| Path | Devices | Polls/device | After warm-up/device (KiB) | End/device (KiB) "
-        "| Peak/device (KiB) | 2nd − 1st half/device (KiB) | Flat |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for r in results:
-        m = r.memory
-        if m is None:
-            continue
-        lines.append(
-            f"| {r.path} | {r.devices} | {r.cycles} | {_kib(m.after_warmup / m.devices)} "
-            f"| {_kib(m.end / m.devices)} | {_kib(m.peak / m.devices)} "
-            f"| {_kib(m.growth_per_device)} | {'yes' if m.flat else 'NO'} |"
-        )
-    return "\n".join(lines)
-
-
-def environment() -> str:
-    from homeassistant.const import __version__ as ha_version  # noqa: PLC0415
-
-    return (
-        f"Python {platform.python_version()}, Home Assistant {ha_version}, "
-        f"aiohttp {aiohttp.__version__}, {platform.system()} {platform.machine()}, "
-        f"{os.cpu_count()} CPUs"
+    return markdown_table(
+        "Path | Devices | Polls/device | After warm-up/device (KiB) | End/device (KiB) | "
+        "Peak/device (KiB) | 2nd − 1st half/device (KiB) | Flat",
+        "lrrrrrrl",
+        (
+            (
+                r.path,
+                r.devices,
+                r.cycles,
+                _kib(m.after_warmup / m.devices),
+                _kib(m.end / m.devices),
+                _kib(m.peak / m.devices),
+                _kib(m.growth_per_device),
+                "yes" if m.flat else "NO",
+            )
+            for r in results
+            if (m := r.memory) is not None
+        ),
     )
 
 
@@ -403,10 +291,7 @@ def environment() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", type=int, nargs="*", default=[1, 20])
-    parser.add_argument("--cycles", type=int, default=200, help="polls per device, measured")
-    parser.add_argument("--warmup", type=int, default=50, help="polls per device, not measured")
+    parser = bench_parser(__doc__, warmup=50)
     parser.add_argument("--memory-devices", type=int, default=20)
     parser.add_argument("--memory-cycles", type=int, default=1000)
     parser.add_argument("--no-hass", action="store_true", help="skip the coordinator runs")
@@ -420,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[RunResult] = []
     memory_results: list[RunResult] = []
     for devices in args.devices:
-        with SimulatorProcess(devices) as simulators:
+        with SimulatorProcess(_serve, devices) as simulators:
             results.append(
                 asyncio.run(
                     run_client(simulators, warmup=args.warmup, cycles=args.cycles, memory=False)
@@ -431,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
                     asyncio.run(run_coordinator(simulators, warmup=args.warmup, cycles=args.cycles))
                 )
     if args.memory_devices > 0:
-        with SimulatorProcess(args.memory_devices) as simulators:
+        with SimulatorProcess(_serve, args.memory_devices) as simulators:
             memory_results.append(
                 asyncio.run(
                     run_client(
@@ -439,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
             )
-    print(environment())
+    print(environment(f"aiohttp {aiohttp.__version__}"))
     if results:
         print()
         print(timing_table(results))
