@@ -98,3 +98,28 @@ class ApiWorker:
             except ValueError as err:
                 parts.append(f"{address}:{value}-ERROR:{err}")
         return ", ".join(parts)
+
+
+class ApiWorkerView:
+    """The controller-wide write pipeline as both FEMS simulators show it to tests."""
+
+    _worker: ApiWorker
+
+    @property
+    def api_timeout_s(self) -> float:
+        """Seconds after the last write at which every pending write is dropped."""
+        return self._worker.timeout_s
+
+    @api_timeout_s.setter
+    def api_timeout_s(self, value: float) -> None:
+        self._worker.timeout_s = value
+
+    @property
+    def pending_writes(self) -> Mapping[str, JsonScalar]:
+        """Writes the controller re-asserts every cycle (channel address → value)."""
+        return self._worker.pending
+
+    @property
+    def timeout_expiries(self) -> int:
+        """How often the shared apiTimeout fired and dropped pending writes."""
+        return self._worker.expiries

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from pymodbus.constants import ExcCodes
@@ -21,7 +21,7 @@ from pymodbus.constants import ExcCodes
 from .battery import BatteryModel
 from .cli import RunningSimulator, SimulatorCli
 from .faults import RejectedWrite, WriteLog, WriteRecord
-from .fems_api_worker import ApiWorker
+from .fems_api_worker import ApiWorker, ApiWorkerView
 from .fems_channels import DeviceStatus, ProcessImage
 from .fems_firmware import parse_version
 from .fems_modbus_server import ModbusFaults, ModbusStats, OpenEmsModbusServer
@@ -53,7 +53,7 @@ _SETPOINTS: Final = (
 )
 
 
-class FemsModbusSimulator(SimulatorLifecycle):
+class FemsModbusSimulator(ApiWorkerView, SimulatorLifecycle):
     """The FEMS Modbus/TCP API (read-write app by default) over a `BatteryModel`."""
 
     def __init__(
@@ -132,23 +132,6 @@ class FemsModbusSimulator(SimulatorLifecycle):
     def component_missing(self, value: bool) -> None:
         self._component_missing = value
         self._table = self._build_table()
-
-    @property
-    def api_timeout_s(self) -> float:
-        return self._worker.timeout_s
-
-    @api_timeout_s.setter
-    def api_timeout_s(self, value: float) -> None:
-        self._worker.timeout_s = value
-
-    @property
-    def pending_writes(self) -> Mapping[str, JsonScalar]:
-        """Writes the controller re-asserts every cycle (channel → value)."""
-        return self._worker.pending
-
-    @property
-    def timeout_expiries(self) -> int:
-        return self._worker.expiries
 
     @property
     def connections(self) -> tuple[int, int]:

@@ -25,7 +25,7 @@ from .battery import BatteryModel
 from .cli import RunningSimulator, SimulatorCli
 from .connections import ConnectionGate, GatedTCPSite
 from .faults import FaultInjector, RejectedWrite, WriteLog, WriteRecord, fault_middleware
-from .fems_api_worker import ApiWorker
+from .fems_api_worker import ApiWorker, ApiWorkerView
 from .fems_bodies import jsonrpc_response, loose_value, parse_value
 from .fems_channels import (
     ESS,
@@ -96,7 +96,7 @@ _IDLE_TIMEOUT_S: Final = 30.0
 _MAX_BODY_BYTES: Final = 64 * 1024
 
 
-class FemsRestSimulator(SimulatorLifecycle):
+class FemsRestSimulator(ApiWorkerView, SimulatorLifecycle):
     """A FEMS REST/JSON controller (RW app by default) over a `BatteryModel`."""
 
     def __init__(
@@ -155,24 +155,6 @@ class FemsRestSimulator(SimulatorLifecycle):
     def firmware(self) -> str:
         """The firmware version (`_meta/Version`); it fixes the error generation and units."""
         return self._firmware
-
-    @property
-    def api_timeout_s(self) -> float:
-        return self._worker.timeout_s
-
-    @api_timeout_s.setter
-    def api_timeout_s(self, value: float) -> None:
-        self._worker.timeout_s = value
-
-    @property
-    def pending_writes(self) -> Mapping[str, JsonScalar]:
-        """Writes the controller re-asserts every cycle (address → posted value)."""
-        return self._worker.pending
-
-    @property
-    def timeout_expiries(self) -> int:
-        """How often the shared apiTimeout fired and dropped pending writes."""
-        return self._worker.expiries
 
     @property
     def read_url(self) -> str:
