@@ -173,13 +173,6 @@ class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
         """Options of the entry's vendor."""
         return EnergyFlexOptionsFlow()
 
-    @classmethod
-    @callback
-    @override
-    def async_supports_options_flow(cls, config_entry: EnergyFlexConfigEntry) -> bool:
-        """Only vendors with options offer the options dialog."""
-        return VENDORS[config_entry.data[CONF_CONNECTION]].options_schema({}) is not None
-
 
 class EnergyFlexOptionsFlow(OptionsFlowWithReload):
     """Vendor options; saving reloads the entry."""

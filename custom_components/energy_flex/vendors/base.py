@@ -90,9 +90,9 @@ class Vendor(ABC):
     ) -> IdentifiedDevice:
         """Reach the device with `data`; raise client errors or `FlowError`."""
 
-    def options_schema(self, options: Mapping[str, Any]) -> probatio.Schema | None:
-        """The options form, or `None` when the vendor has no options."""
-        return None
+    @abstractmethod
+    def options_schema(self, options: Mapping[str, Any]) -> probatio.Schema:
+        """The options form, prefilled with the entry's `options`."""
 
     @abstractmethod
     async def async_create_runtime(
