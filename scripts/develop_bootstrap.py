@@ -26,7 +26,7 @@ USERNAME = "dev"
 PASSWORD = "dev-password"
 ONBOARDING_STEPS = {"user", "core_config", "analytics", "integration"}
 DOMAIN = "energy_flex"
-# The FlexConnect simulator's default batteries (simulators/flexconnect.py DEFAULT_SKIS);
+# The FlexConnect simulator's default batteries (simulators/flexconnect/simulator.py DEFAULT_SKIS);
 # scripts/develop passes the same SKIs to the simulator and to this script.
 DEFAULT_FLEXCONNECT_SKIS = (
     "90D2A30FA3D2AD48525CD255F469C167ECF8292C",

@@ -1,4 +1,4 @@
-"""Run every simulator until SIGINT/SIGTERM: `python -m simulators [--host H] [...]`."""
+"""Run the simulators until SIGINT/SIGTERM: `python -m simulators [--only CONN] [...]`."""
 
 from __future__ import annotations
 
@@ -19,11 +19,30 @@ REGISTRY: tuple[SimulatorCli, ...] = (
 )
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each flag's default, except where there is none to show (None, False)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m simulators", description="Energy Flex vendor simulators"
+        prog="python -m simulators",
+        description="Energy Flex vendor simulators",
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=[simulator.name for simulator in REGISTRY],
+        metavar="CONNECTION",
+        help="start only this connection's simulator (repeatable; default: all of them), "
+        f"one of {', '.join(simulator.name for simulator in REGISTRY)}",
+    )
     for simulator in REGISTRY:
         simulator.add_arguments(parser)
     return parser
@@ -35,8 +54,9 @@ async def _run(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     running: list[RunningSimulator] = []
+    selected = [sim for sim in REGISTRY if args.only is None or sim.name in args.only]
     try:
-        for simulator in REGISTRY:
+        for simulator in selected:
             try:
                 started = await simulator.launch(args)
             except OSError as err:

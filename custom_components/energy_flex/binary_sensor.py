@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.binary_sensor import (
@@ -14,16 +12,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EnergyFlexConfigEntry
+from .descriptions import EnergyFlexBinarySensorDescription
 from .entity import EnergyFlexControlEntity, EnergyFlexEntity
 
 PARALLEL_UPDATES = 0
-
-
-@dataclass(frozen=True, kw_only=True)
-class EnergyFlexBinarySensorDescription(BinarySensorEntityDescription):
-    """A flag and how to read it from its device's data."""
-
-    value_fn: Callable[[Any], bool | None]
 
 
 CONTROL_ACTIVE = BinarySensorEntityDescription(

@@ -6,13 +6,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .api.errors import (
@@ -24,13 +23,13 @@ from .api.errors import (
 )
 from .const import DOMAIN
 from .control import ControlAdapter, SetpointController
-
-if TYPE_CHECKING:
-    # Only for annotations: the platforms import this module at run time.
-    from .binary_sensor import EnergyFlexBinarySensorDescription
-    from .number import EnergyFlexNumberDescription
-    from .select import EnergyFlexSelectDescription
-    from .sensor import EnergyFlexSensorDescription
+from .descriptions import (
+    EnergyFlexBinarySensorDescription,
+    EnergyFlexNumberDescription,
+    EnergyFlexSelectDescription,
+    EnergyFlexSensorDescription,
+)
+from .device import EnergyFlexDevice
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -140,17 +139,6 @@ def build_controller(
         map_error=lambda err: map_write_error(hass, entry, err),
         on_written=written,
     )
-
-
-@dataclass(kw_only=True)
-class EnergyFlexDevice:
-    """One Home Assistant device of an entry, and how to find its data in a poll."""
-
-    identity: str
-    info: DeviceInfo
-    # Picks this device's part of the coordinator's data; `None` = unavailable.
-    data: Callable[[Any], Any] = lambda data: data
-    controller: SetpointController | None = None
 
 
 @dataclass(kw_only=True)

@@ -8,7 +8,10 @@ from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .control import SetpointController
-from .coordinator import EnergyFlexCoordinator, EnergyFlexDevice
+from .coordinator import (
+    EnergyFlexCoordinator,
+)
+from .device import EnergyFlexDevice
 
 
 class EnergyFlexEntity(CoordinatorEntity[EnergyFlexCoordinator[Any]]):

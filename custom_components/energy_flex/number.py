@@ -2,51 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from homeassistant.components.number import (
-    NumberDeviceClass,
     NumberEntity,
-    NumberEntityDescription,
-    NumberMode,
 )
-from homeassistant.const import UnitOfPower
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .control import SetpointKind
 from .coordinator import EnergyFlexConfigEntry
+from .descriptions import EnergyFlexNumberDescription
 from .entity import EnergyFlexControlEntity
 
 # Writes go through the controller, which serialises them per device itself.
 PARALLEL_UPDATES = 0
-
-
-@dataclass(frozen=True, kw_only=True)
-class EnergyFlexNumberDescription(NumberEntityDescription):
-    """A setpoint number and which held setpoint it drives."""
-
-    kind: SetpointKind
-
-
-def power_setpoint(
-    key: str, kind: SetpointKind, *, enabled_default: bool = True
-) -> EnergyFlexNumberDescription:
-    """A setpoint in W, typed into a box (a slider cannot hit exact watts)."""
-    return EnergyFlexNumberDescription(
-        key=key,
-        translation_key=key,
-        kind=kind,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        device_class=NumberDeviceClass.POWER,
-        mode=NumberMode.BOX,
-        native_step=1,
-        entity_registry_enabled_default=enabled_default,
-    )
-
-
-# The common battery setpoint every controllable battery offers (DESIGN §3).
-BATTERY_POWER_SETPOINT = power_setpoint("battery_power_setpoint", SetpointKind.BATTERY_POWER)
 
 
 async def async_setup_entry(

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
-
-from homeassistant.components.select import SelectEntity, SelectEntityDescription
+from homeassistant.components.select import SelectEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import EnergyFlexConfigEntry, EnergyFlexDevice
+from .coordinator import EnergyFlexConfigEntry
+from .descriptions import EnergyFlexSelectDescription
 from .entity import EnergyFlexControlEntity
 
 # Choices go through the device's controller or vendor, which serialise writes themselves.
 PARALLEL_UPDATES = 0
-
-
-@dataclass(frozen=True, kw_only=True)
-class EnergyFlexSelectDescription(SelectEntityDescription):
-    """A choice: what is chosen now (from the device's data) and how to choose."""
-
-    current_fn: Callable[[Any], str | None]
-    select_fn: Callable[[EnergyFlexDevice, str], Awaitable[None]]
 
 
 async def async_setup_entry(

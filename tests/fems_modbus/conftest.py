@@ -17,6 +17,9 @@ from custom_components.energy_flex.const import CONF_CONNECTION, CONF_READ_WRITE
 from simulators.battery import BatteryModel, FixedProfile
 from simulators.fems_modbus import FemsModbusSimulator
 
+# The REST simulator, for tests that read one FEMS over both transports.
+from ..fems_rest.conftest import fems  # noqa: F401
+
 EMS_SERIAL = "EMS0042123"
 TITLE = f"FEMS {EMS_SERIAL}"
 

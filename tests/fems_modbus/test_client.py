@@ -17,7 +17,7 @@ from custom_components.energy_flex.api.errors import (
 from custom_components.energy_flex.api.fems import FemsGridMode, FemsState
 from custom_components.energy_flex.api.fems_modbus import FemsModbusClient
 from simulators.fems_modbus import FemsModbusSimulator
-from simulators.fems_modbus_table import (
+from simulators.fems_modbus.table import (
     FEMS_HOME,
     FENECON_PRO,
     GENERIC_ESS,

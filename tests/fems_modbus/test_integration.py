@@ -43,10 +43,10 @@ from custom_components.energy_flex.const import (
 )
 from custom_components.energy_flex.control import SetpointKind
 from simulators.fems_modbus import FemsModbusSimulator
-from simulators.fems_modbus_table import Record, RecordType
+from simulators.fems_modbus.table import Record, RecordType
 from simulators.fems_rest import FemsRestSimulator
 
-from ..conftest import setup_fems_entry
+from ..fems_rest.conftest import setup_fems_entry
 from .conftest import (
     EMS_SERIAL,
     TITLE,
@@ -208,7 +208,7 @@ async def test_flow_unexpected_error(
         raise RuntimeError("boom")
 
     monkeypatch.setattr(
-        "custom_components.energy_flex.vendors.fems_modbus.FemsModbusClient.async_get_table",
+        "custom_components.energy_flex.vendors.fems_modbus.setup.FemsModbusClient.async_get_table",
         broken,
     )
     flow_id = await open_form(hass)
@@ -566,7 +566,7 @@ async def test_limits_keep_their_direction(
 
 async def test_pro_layout_is_written_at_806(hass: HomeAssistant, clock: FakeClock) -> None:
     """On a FENECON Pro the same command lands on the discovered address."""
-    from simulators.fems_modbus_table import FENECON_PRO  # noqa: PLC0415
+    from simulators.fems_modbus.table import FENECON_PRO  # noqa: PLC0415
 
     async with make_simulator(clock, layout=FENECON_PRO) as simulator:
         entry = await setup_entry(hass, simulator)

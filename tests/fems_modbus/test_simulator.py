@@ -9,7 +9,7 @@ import struct
 import pytest
 
 from simulators.fems_modbus import FemsModbusSimulator
-from simulators.fems_modbus_table import (
+from simulators.fems_modbus.table import (
     FEMS_HOME,
     FENECON_PRO,
     GENERIC_ESS,
@@ -417,7 +417,7 @@ async def test_stats_count_requests_and_bytes(sim: FemsModbusSimulator, raw: Raw
 
 def test_invalid_connection_limit() -> None:
     """A server serves at least one connection."""
-    from simulators.fems_modbus_server import _Gate  # noqa: PLC0415
+    from simulators.fems_modbus.server import _Gate  # noqa: PLC0415
 
     with pytest.raises(ValueError, match="at least 1"):
         _Gate(0)
@@ -425,7 +425,7 @@ def test_invalid_connection_limit() -> None:
 
 def test_overlapping_records_are_refused() -> None:
     """The table builder never lets two records share a word."""
-    from simulators.fems_modbus_table import ModbusTable, Record  # noqa: PLC0415
+    from simulators.fems_modbus.table import ModbusTable, Record  # noqa: PLC0415
 
     table = ModbusTable()
     table.add(Record(10, RecordType.FLOAT32))
@@ -453,7 +453,7 @@ async def test_command_line_launch() -> None:
     args.host = "127.0.0.1"
     running = await fems_modbus.CLI.launch(args)
     try:
-        assert running.summary.startswith("fems-modbus (fenecon_pro, read-only, firmware 2026.5.0)")
+        assert running.summary.startswith("fems_modbus (fenecon_pro, read-only, firmware 2026.5.0)")
         assert "modbus://127.0.0.1:" in running.summary
     finally:
         await running.stop()

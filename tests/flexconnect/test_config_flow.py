@@ -141,7 +141,7 @@ async def test_unexpected_error(
         raise RuntimeError("boom")
 
     monkeypatch.setattr(
-        "custom_components.energy_flex.vendors.flexconnect_vendor.FlexConnectClient"
+        "custom_components.energy_flex.vendors.flexconnect.setup.FlexConnectClient"
         ".async_get_version",
         broken,
     )

@@ -28,16 +28,16 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.energy_flex.const import DOMAIN
-from custom_components.energy_flex.vendors.flexconnect import (
+from custom_components.energy_flex.vendors.flexconnect.entities import (
     from_flexconnect_setpoint,
     to_flexconnect_setpoint,
 )
-from custom_components.energy_flex.vendors.flexconnect_polling import (
+from custom_components.energy_flex.vendors.flexconnect.polling import (
     FAST_INTERVAL,
     NORMAL_INTERVAL,
 )
 from simulators.flexconnect import FlexConnectSimulator
-from simulators.flexconnect_battery import ControlMode, Instructions
+from simulators.flexconnect.battery import ControlMode, Instructions
 
 from .conftest import SKI_A, SKI_B, add_entry, entity_id, setup_entry
 

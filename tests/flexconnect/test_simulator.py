@@ -12,7 +12,7 @@ import pytest
 from simulators import flexconnect as sim_module
 from simulators.battery import BatteryModel, FixedProfile
 from simulators.flexconnect import FlexConnectSimulator
-from simulators.flexconnect_battery import ControlMode, ControlState, ProtoJsonStyle
+from simulators.flexconnect.battery import ControlMode, ControlState, ProtoJsonStyle
 
 from .conftest import SKI_A, SKI_B, SKI_UNKNOWN
 

@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.energy_flex.const import CONF_CONNECTION, CONNECTION_SONNEN, DOMAIN
 from simulators.battery import BatteryModel, FixedProfile
 from simulators.sonnen import SonnenSimulator
-from simulators.sonnen_profiles import PROFILES
+from simulators.sonnen.profiles import PROFILES
 
 PROFILE_NAMES = sorted(PROFILES)
 # DE_Ticket_Number of the eu_current profile: the device identity.

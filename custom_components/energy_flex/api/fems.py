@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
+
+# The ess0 write channels Energy Flex holds: every FEMS transport writes these.
+SET_ACTIVE_POWER_EQUALS: Final = "SetActivePowerEquals"
+SET_ACTIVE_POWER_LESS_OR_EQUALS: Final = "SetActivePowerLessOrEquals"
+SET_ACTIVE_POWER_GREATER_OR_EQUALS: Final = "SetActivePowerGreaterOrEquals"
 
 
 class FemsGridMode(StrEnum):

@@ -20,7 +20,14 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
 from .errors import ApiConnectionError, ApiResponseError, ApiWriteRejectedError, WriteRejectedReason
-from .fems import GRID_MODE_BY_VALUE, STATE_BY_VALUE, FemsSnapshot
+from .fems import (
+    GRID_MODE_BY_VALUE,
+    SET_ACTIVE_POWER_EQUALS,
+    SET_ACTIVE_POWER_GREATER_OR_EQUALS,
+    SET_ACTIVE_POWER_LESS_OR_EQUALS,
+    STATE_BY_VALUE,
+    FemsSnapshot,
+)
 from .fems_modbus_table import (
     HASH_MANAGED_SYMMETRIC_ESS,
     HASH_OPENEMS_COMPONENT,
@@ -46,9 +53,6 @@ DEFAULT_PORT: Final = 502
 UNIT_ID: Final = 1  # any other unit id gets exception 0x02
 DEFAULT_TIMEOUT_S: Final = 5.0
 
-SET_ACTIVE_POWER_EQUALS: Final = "SetActivePowerEquals"
-SET_ACTIVE_POWER_LESS_OR_EQUALS: Final = "SetActivePowerLessOrEquals"
-SET_ACTIVE_POWER_GREATER_OR_EQUALS: Final = "SetActivePowerGreaterOrEquals"
 # ManagedSymmetricEss record offsets (from nature start + 2); all float32, write-only.
 _SETPOINT_OFFSETS: Final = {
     SET_ACTIVE_POWER_EQUALS: 4,

@@ -22,7 +22,13 @@ from .errors import (
     ApiWriteRejectedError,
     WriteRejectedReason,
 )
-from .fems import GRID_MODE_BY_VALUE, STATE_BY_VALUE, FemsSnapshot, as_text
+from .fems import (
+    GRID_MODE_BY_VALUE,
+    SET_ACTIVE_POWER_EQUALS,
+    STATE_BY_VALUE,
+    FemsSnapshot,
+    as_text,
+)
 from .http import async_request
 from .values import as_enum, as_number
 
@@ -32,9 +38,6 @@ DEFAULT_READ_PASSWORD: Final = "user"
 DEFAULT_WRITE_PASSWORD: Final = "owner"
 
 ESS_ID: Final = "ess0"
-SET_ACTIVE_POWER_EQUALS: Final = "SetActivePowerEquals"
-SET_ACTIVE_POWER_LESS_OR_EQUALS: Final = "SetActivePowerLessOrEquals"
-SET_ACTIVE_POWER_GREATER_OR_EQUALS: Final = "SetActivePowerGreaterOrEquals"
 
 # Every channel one poll needs, by component. One narrow regex keeps the answer small:
 # firmware on Jetty 12 may truncate bodies above ~44 KB (OpenEMS issue #3974).

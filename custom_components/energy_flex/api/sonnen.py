@@ -8,7 +8,7 @@ operating mode and the inverter's limits go through `/api/setting` and
 `False` there instead of failing.
 
 Signs stay the device's here (`Pac_total_W` + discharge, `GridFeedIn_W` + export); the
-integration converts them in `vendors/sonnen.py`.
+integration converts them in `vendors/sonnen/entities.py`.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ from __future__ import annotations
 from .base import Vendor
 from .fems_modbus import FemsModbusVendor
 from .fems_rest import FemsRestVendor
-from .flexconnect_vendor import FlexConnectVendor
-from .sonnen_vendor import SonnenVendor
+from .flexconnect import FlexConnectVendor
+from .sonnen import SonnenVendor
 
 # Only connections that exist are offered in the menu; a new vendor adds one line.
 VENDORS: dict[str, Vendor] = {

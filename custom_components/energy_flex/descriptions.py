@@ -1,0 +1,157 @@
+"""Entity descriptions: what each platform's entities show and how they read or write it.
+
+Vendors describe their entities with these; the runtime holds them and the platforms turn
+them into entities. Kept apart from the platform modules so that the coordinator's runtime
+can name them without importing a platform (no import cycle).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.binary_sensor import BinarySensorEntityDescription
+from homeassistant.components.number import (
+    NumberDeviceClass,
+    NumberEntityDescription,
+    NumberMode,
+)
+from homeassistant.components.select import SelectEntityDescription
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
+from homeassistant.helpers.typing import StateType
+
+from .control import SetpointKind
+from .device import EnergyFlexDevice
+
+# --- sensors ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyFlexSensorDescription(SensorEntityDescription):
+    """A sensor and how to read it from its device's data."""
+
+    value_fn: Callable[[Any], StateType]
+
+
+# Builders for the common keys (DESIGN §3), so every vendor's battery looks the same.
+
+
+def state_of_charge_sensor(value_fn: Callable[[Any], StateType]) -> EnergyFlexSensorDescription:
+    """`state_of_charge` in %."""
+    return EnergyFlexSensorDescription(
+        key="state_of_charge",
+        translation_key="state_of_charge",
+        native_unit_of_measurement=PERCENTAGE,
+        device_class=SensorDeviceClass.BATTERY,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=value_fn,
+    )
+
+
+def power_sensor(
+    key: str,
+    value_fn: Callable[[Any], StateType],
+    *,
+    entity_category: EntityCategory | None = None,
+    enabled: bool = True,
+) -> EnergyFlexSensorDescription:
+    """A power in W, selectable in the Energy dashboard."""
+    return EnergyFlexSensorDescription(
+        key=key,
+        translation_key=key,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=entity_category,
+        entity_registry_enabled_default=enabled,
+        value_fn=value_fn,
+    )
+
+
+def energy_counter(key: str, value_fn: Callable[[Any], StateType]) -> EnergyFlexSensorDescription:
+    """A total-increasing energy counter in Wh, shown in kWh, for the Energy dashboard."""
+    return EnergyFlexSensorDescription(
+        key=key,
+        translation_key=key,
+        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
+        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=value_fn,
+    )
+
+
+def stored_energy_sensor(
+    key: str,
+    value_fn: Callable[[Any], StateType],
+    *,
+    entity_category: EntityCategory | None = None,
+) -> EnergyFlexSensorDescription:
+    """Energy held in (or fitting into) the battery, in Wh shown as kWh."""
+    return EnergyFlexSensorDescription(
+        key=key,
+        translation_key=key,
+        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
+        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        device_class=SensorDeviceClass.ENERGY_STORAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=entity_category,
+        value_fn=value_fn,
+    )
+
+
+# --- binary sensors -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyFlexBinarySensorDescription(BinarySensorEntityDescription):
+    """A flag and how to read it from its device's data."""
+
+    value_fn: Callable[[Any], bool | None]
+
+
+# --- numbers ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyFlexNumberDescription(NumberEntityDescription):
+    """A setpoint number and which held setpoint it drives."""
+
+    kind: SetpointKind
+
+
+def power_setpoint(
+    key: str, kind: SetpointKind, *, enabled_default: bool = True
+) -> EnergyFlexNumberDescription:
+    """A setpoint in W, typed into a box (a slider cannot hit exact watts)."""
+    return EnergyFlexNumberDescription(
+        key=key,
+        translation_key=key,
+        kind=kind,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        device_class=NumberDeviceClass.POWER,
+        mode=NumberMode.BOX,
+        native_step=1,
+        entity_registry_enabled_default=enabled_default,
+    )
+
+
+# The common battery setpoint every controllable battery offers (DESIGN §3).
+BATTERY_POWER_SETPOINT = power_setpoint("battery_power_setpoint", SetpointKind.BATTERY_POWER)
+
+
+# --- selects ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyFlexSelectDescription(SelectEntityDescription):
+    """A choice: what is chosen now (from the device's data) and how to choose."""
+
+    current_fn: Callable[[Any], str | None]
+    select_fn: Callable[[EnergyFlexDevice, str], Awaitable[None]]

@@ -1,0 +1,79 @@
+"""FEMS control: ess0's OpenEMS write channels, held and released through `control.py`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Protocol
+
+from ...api.fems import (
+    SET_ACTIVE_POWER_EQUALS,
+    SET_ACTIVE_POWER_GREATER_OR_EQUALS,
+    SET_ACTIVE_POWER_LESS_OR_EQUALS,
+    FemsSnapshot,
+)
+from ...control import SetpointKind
+from ...coordinator import (
+    EnergyFlexCoordinator,
+)
+
+# Each held setpoint is one OpenEMS write channel of ess0.
+_CHANNEL_BY_KIND = {
+    SetpointKind.BATTERY_POWER: SET_ACTIVE_POWER_EQUALS,
+    SetpointKind.DISCHARGE_LIMIT: SET_ACTIVE_POWER_LESS_OR_EQUALS,
+    SetpointKind.CHARGE_LIMIT: SET_ACTIVE_POWER_GREATER_OR_EQUALS,
+}
+
+
+class FemsChannelWriter(Protocol):
+    """A FEMS client that writes ess0 channels by OpenEMS channel id."""
+
+    async def async_set_channel(self, channel: str, value: float | None) -> None:
+        """Write `value`, or release the channel with `None`."""
+
+
+class FemsControlAdapter:
+    """Drives ess0's write channels; FEMS forgets them 60 s after the last write."""
+
+    def __init__(
+        self,
+        writer: FemsChannelWriter,
+        coordinator: EnergyFlexCoordinator[FemsSnapshot],
+        keepalive_interval: timedelta,
+    ) -> None:
+        """Write through `writer`; read the allowed power from the last poll."""
+        self._writer = writer
+        self._coordinator = coordinator
+        self._keepalive_interval = keepalive_interval
+
+    @property
+    def keepalive_interval(self) -> timedelta:
+        """Re-send held setpoints well inside the 60 s apiTimeout."""
+        return self._keepalive_interval
+
+    def allowed_range(self, kind: SetpointKind) -> tuple[float, float] | None:
+        """The ESS's allowed charge (negative) and discharge power from the last poll."""
+        data = self._coordinator.data
+        if data is None or data.allowed_charge_power is None:
+            return None
+        if data.allowed_discharge_power is None:
+            return None
+        max_charge = max(0.0, -data.allowed_charge_power)
+        max_discharge = max(0.0, data.allowed_discharge_power)
+        if kind is SetpointKind.BATTERY_POWER:
+            return (0.0 - max_charge, max_discharge)  # 0.0 - x: never a "-0" bound
+        if kind is SetpointKind.DISCHARGE_LIMIT:
+            return (0.0, max_discharge)
+        return (0.0, max_charge)
+
+    def blocked_reason(self, kind: SetpointKind) -> str | None:
+        """FEMS takes commands whenever it reports its allowed power."""
+        return None
+
+    async def async_write(self, kind: SetpointKind, value: float) -> None:
+        """Write one ess0 channel; the charge limit goes out negative (OpenEMS sign)."""
+        channel_value = -value if kind is SetpointKind.CHARGE_LIMIT else value
+        await self._writer.async_set_channel(_CHANNEL_BY_KIND[kind], channel_value)
+
+    async def async_release(self, kind: SetpointKind) -> None:
+        """`{"value": null}` drops the pending write at once."""
+        await self._writer.async_set_channel(_CHANNEL_BY_KIND[kind], None)

@@ -1,0 +1,5 @@
+"""FENECON FEMS over local Modbus/TCP (`fems_modbus`)."""
+
+from .setup import FemsModbusVendor
+
+__all__ = ["FemsModbusVendor"]

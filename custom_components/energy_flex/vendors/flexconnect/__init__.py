@@ -1,0 +1,5 @@
+"""FlexHome FlexConnect development client (`flexconnect`)."""
+
+from .setup import FlexConnectVendor
+
+__all__ = ["FlexConnectVendor"]

@@ -1,0 +1,1 @@
+"""What the FEMS REST and Modbus simulators share: the channels, the firmware and the API worker."""

@@ -1,0 +1,1 @@
+"""Tests of what the whole integration shares: manifest, translations."""

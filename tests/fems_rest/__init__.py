@@ -1,0 +1,1 @@
+"""FEMS local REST/JSON: client, simulator, config flow, entities, control."""
