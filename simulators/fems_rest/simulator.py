@@ -26,6 +26,7 @@ from ..cli import RunningSimulator, SimulatorCli
 from ..connections import ConnectionGate, GatedTCPSite
 from ..faults import FaultInjector, RejectedWrite, WriteLog, WriteRecord, fault_middleware
 from ..fems.api_worker import ApiWorker, ApiWorkerView
+from ..fems.bodies import jsonrpc_response, loose_value, parse_value
 from ..fems.channels import (
     ESS,
     GRID_MODE_CHANNELS,
@@ -44,12 +45,7 @@ from ..fems.channels import (
     ProcessImage,
     build_catalogue,
 )
-from ..fems.firmware import JETTY12, WO_CHANNELS_READABLE, parse_version
-from ..jsontypes import JsonScalar, JsonValue
-from ..lifecycle import SimulatorLifecycle
-from ..stats import RequestCounter, counting_middleware
-from .bodies import jsonrpc_response, loose_value, parse_value
-from .errors import (
+from ..fems.errors import (
     ILLEGAL_ARGUMENT,
     NO_COMPONENT_WITH_ID,
     PATTERN_SYNTAX,
@@ -64,6 +60,10 @@ from .errors import (
     role_denied,
     runtime_error,
 )
+from ..fems.firmware import JETTY12, WO_CHANNELS_READABLE, parse_version
+from ..jsontypes import JsonScalar, JsonValue
+from ..lifecycle import SimulatorLifecycle
+from ..stats import RequestCounter, counting_middleware
 from .paths import compile_java_regex, split_path
 
 
