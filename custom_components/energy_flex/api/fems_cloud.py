@@ -307,7 +307,7 @@ class FemsCloudClient:
         self._session = session
         self._url = parsed
         # The backend decodes the credentials as UTF-8 and trims them itself.
-        self._auth = aiohttp.BasicAuth(username, password, encoding="utf-8").encode()
+        self._auth = aiohttp.encode_basic_auth(username, password, encoding="utf-8")
         self._backoff = _Backoff(clock, backoff_initial_s, backoff_max_s)
 
     def __repr__(self) -> str:
@@ -689,6 +689,7 @@ _TEXT_MARKERS: Final[tuple[tuple[str, int], ...]] = (
     ("authentication failed", 1003),
     ("user is not authenticated", 1001),
     ("is not connected", 3000),
+    ("role for user", 1005),  # "… is denied. Role for User [%s] is not defined"
     ("access to this resource", 1002),
     ("too many requests", 4005),
     ("currently not available", _SERVICE_UNAVAILABLE),
