@@ -285,6 +285,17 @@ async def test_validate_with_bad_credentials_raises_auth_error(
         await client.async_validate([])
 
 
+async def test_validate_passes_other_errors_on(
+    client: FemsCloudClient, cloud: FemsCloudSimulator
+) -> None:
+    """Only a role denial is split up; anything else (here: rate limited) ends validation."""
+    cloud.requests_per_minute = 0
+    with pytest.raises(ApiDeviceError) as excinfo:
+        await client.async_validate([EDGE_A, EDGE_B])
+    assert reason_of(excinfo) == FemsCloudErrorReason.RATE_LIMITED
+    assert cloud.requests.total == 1
+
+
 # --- authentication -----------------------------------------------------------------------
 
 
@@ -664,6 +675,164 @@ async def test_unknown_backend_text_is_a_generic_backend_error(
             await client.get_edges_status([EDGE_A])
     assert reason_of(excinfo) == FemsCloudErrorReason.BACKEND_ERROR
     assert excinfo.value.code == 1
+
+
+def _edge_answers(result: Any) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """Answer top-level calls with `result`, and edgeRpc calls with `result` inside."""
+
+    async def handler(request: web.Request) -> web.Response:
+        body = await request.json()
+        if body["method"] != "edgeRpc":
+            return web.json_response({"jsonrpc": "2.0", "id": body["id"], "result": result})
+        inner = {"jsonrpc": "2.0", "id": body["params"]["payload"]["id"], "result": result}
+        answer = {"jsonrpc": "2.0", "id": body["id"], "result": {"payload": inner}}
+        return web.json_response(answer)
+
+    return handler
+
+
+def _data(client: FemsCloudClient) -> Awaitable[Any]:
+    return client.query_historic_timeseries_data(
+        EDGE_A, PLAIN_DAY, PLAIN_DAY, channels=["_sum/EssSoc"], resolution=HOURLY, timezone=BERLIN
+    )
+
+
+STAMP = "2025-06-01T22:00:00Z"
+MALFORMED_RESULTS: list[tuple[Callable[[FemsCloudClient], Awaitable[Any]], Any, str]] = [
+    (lambda c: c.get_edges_channels_values([EDGE_A], ["_sum/EssSoc"]), [], "not an object"),
+    (lambda c: c.get_edges_channels_values([EDGE_A], ["_sum/EssSoc"]), {EDGE_A: 5}, "of an edge"),
+    (
+        lambda c: c.query_historic_timeseries_energy(
+            EDGE_A, PLAIN_DAY, PLAIN_DAY, channels=ENERGY, timezone=BERLIN
+        ),
+        {},
+        "without data",
+    ),
+    (
+        lambda c: c.query_historic_timeseries_export_xlsx(EDGE_A, PLAIN_DAY, PLAIN_DAY, BERLIN),
+        {},
+        "without payload",
+    ),
+    (_data, [], "not an object"),
+    (_data, {"timestamps": 1, "data": {}}, "without timestamps or data"),
+    (_data, {"timestamps": [STAMP], "data": {"_sum/EssSoc": [1, 2]}}, "not aligned"),
+    (_data, {"timestamps": [1], "data": {}}, "not a string"),
+    (_data, {"timestamps": ["yesterday"], "data": {}}, "not ISO 8601"),
+    (_data, {"timestamps": ["2025-06-01T22:00:00"], "data": {}}, "no time zone"),
+    (lambda c: c.get_edge_config(EDGE_A), [], "not an object"),
+    (lambda c: c.get_edge_config(EDGE_A), {"components": []}, "without components"),
+    (lambda c: c.get_edge_config(EDGE_A), {"components": {"x": {}}}, "without factory"),
+]
+
+
+@pytest.mark.parametrize(("call", "result", "message"), MALFORMED_RESULTS)
+async def test_malformed_results_are_response_errors(
+    session: aiohttp.ClientSession,
+    clock: FakeClock,
+    call: Callable[[FemsCloudClient], Awaitable[Any]],
+    result: Any,
+    message: str,
+) -> None:
+    async with serve(_edge_answers(result)) as url:
+        client = FemsCloudClient(session, OWNER, OWNER_PASSWORD, url=url, clock=clock)
+        with pytest.raises(ApiResponseError, match=message):
+            await call(client)
+
+
+async def test_tolerated_result_gaps(session: aiohttp.ClientSession, clock: FakeClock) -> None:
+    """A channel missing from a history answer is a series of gaps; odd config is skipped."""
+    async with serve(_edge_answers({"timestamps": [STAMP], "data": {}})) as url:
+        client = FemsCloudClient(session, OWNER, OWNER_PASSWORD, url=url, clock=clock)
+        series = await _data(client)
+    assert series.data == {"_sum/EssSoc": (None,)}
+    assert series.timestamps == (datetime(2025, 6, 1, 22, tzinfo=UTC),)
+    config = {
+        "components": {"ctrl0": {"factoryId": FIX_ACTIVE_POWER_FACTORY, "properties": None}},
+        "factories": {FIX_ACTIVE_POWER_FACTORY: "odd"},
+    }
+    async with serve(_edge_answers(config)) as url:
+        client = FemsCloudClient(session, OWNER, OWNER_PASSWORD, url=url, clock=clock)
+        edge_config = await client.get_edge_config(EDGE_A)
+        controller = await client.async_find_fix_active_power(EDGE_A)
+    assert edge_config.components["ctrl0"].alias == "ctrl0"
+    assert edge_config.factories[FIX_ACTIVE_POWER_FACTORY].nature_ids == ()
+    assert controller is not None
+    assert (controller.enabled, controller.mode, controller.power) == (True, None, None)
+
+
+@pytest.mark.parametrize(
+    ("error", "expected", "backs_off"),
+    [
+        ({"code": 1003, "message": "Authentication failed"}, ApiAuthError, False),
+        ({"code": 1, "message": "User is not authenticated. [x]"}, ApiAuthError, False),
+        ({"code": 1006, "message": "not available"}, ApiConnectionError, True),
+        (
+            {"code": 1, "message": "This service is currently not available"},
+            ApiConnectionError,
+            True,
+        ),
+        ({"code": 4002, "message": "bad"}, ApiDeviceError, False),
+        ({"code": 9999, "message": "new"}, ApiDeviceError, False),
+    ],
+)
+async def test_named_codes_map_by_code(
+    session: aiohttp.ClientSession,
+    clock: FakeClock,
+    error: dict[str, Any],
+    expected: type[EnergyFlexApiError],
+    backs_off: bool,
+) -> None:
+    async with serve(_answer(error=error)) as url:
+        client = FemsCloudClient(session, OWNER, OWNER_PASSWORD, url=url, clock=clock)
+        with pytest.raises(expected) as excinfo:
+            await client.get_edges_status([EDGE_A])
+    assert_clean(excinfo.value)
+    assert (client.backoff_remaining_s > 0) is backs_off
+    if isinstance(excinfo.value, ApiDeviceError):
+        expected_reason = FemsCloudErrorReason.INVALID_REQUEST
+        if error["code"] == 9999:
+            expected_reason = FemsCloudErrorReason.BACKEND_ERROR
+        assert (excinfo.value.reason, excinfo.value.code) == (expected_reason, error["code"])
+
+
+async def _not_found(request: web.Request) -> web.Response:
+    return web.Response(status=404, text="Not Found")
+
+
+async def _json_list(request: web.Request) -> web.Response:
+    return web.json_response([1, 2])
+
+
+async def _nan(request: web.Request) -> web.Response:
+    return web.Response(text='{"result": NaN}', content_type="application/json")
+
+
+async def _foreign_error(request: web.Request) -> web.Response:
+    error = {"code": 3000, "message": "Edge [x] is not connected"}
+    return web.json_response({"jsonrpc": "2.0", "id": str(uuid.uuid4()), "error": error})
+
+
+@pytest.mark.parametrize(
+    ("handler", "expected", "message"),
+    [
+        (_not_found, ApiConnectionError, "HTTP 404"),
+        (_json_list, ApiResponseError, "not a JSON-RPC message"),
+        (_nan, ApiResponseError, "not JSON"),
+        (_foreign_error, ApiResponseError, "id does not match"),
+    ],
+)
+async def test_odd_answers(
+    session: aiohttp.ClientSession,
+    clock: FakeClock,
+    handler: Callable[[web.Request], Awaitable[web.Response]],
+    expected: type[EnergyFlexApiError],
+    message: str,
+) -> None:
+    async with serve(handler) as url:
+        client = FemsCloudClient(session, OWNER, OWNER_PASSWORD, url=url, clock=clock)
+        with pytest.raises(expected, match=message):
+            await client.get_edges_status([EDGE_A])
+    assert client.backoff_remaining_s == 0  # not an overload
 
 
 def test_plain_http_is_refused_except_on_this_machine() -> None:
