@@ -10,6 +10,7 @@ import uuid
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from xml.etree import ElementTree as ET
 
 import aiohttp
 import pytest
@@ -22,6 +23,7 @@ from simulators.fems_cloud import (
     FemsCloudSimulator,
     SimulatedEdge,
 )
+from simulators.fems_cloud.xlsx import build_xlsx, column_letters
 
 from .conftest import (
     ADMIN,
@@ -38,6 +40,9 @@ from .conftest import (
 )
 
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 NAMED = "io.openems.common.exceptions.OpenemsError$OpenemsNamedException"
 
 
@@ -692,6 +697,27 @@ async def test_xlsx_export_has_the_fixed_channel_set(
     assert "2025-10-26T02:00+01:00" in power  # the repeated hour
     assert "_sum/GridSellActiveEnergy" in energy
     assert "<v>25000" in energy
+
+
+def test_xlsx_package_is_self_consistent() -> None:
+    """Every part is XML, every content-type override and relationship target exists."""
+    content = build_xlsx(
+        [("A & B <sheet> with a name longer than 31 chars", [["x", 1, 2.5, None, float("nan")]])]
+    )
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        names = set(archive.namelist())
+        parts = {name: ET.fromstring(archive.read(name)) for name in names}  # noqa: S314
+    overrides = parts["[Content_Types].xml"].findall(f"{{{CT_NS}}}Override")
+    assert {o.attrib["PartName"].lstrip("/") for o in overrides} <= names
+    targets = parts["xl/_rels/workbook.xml.rels"].findall(f"{{{PKG_REL_NS}}}Relationship")
+    assert {f"xl/{t.attrib['Target']}" for t in targets} == {"xl/worksheets/sheet1.xml"}
+    sheet = parts["xl/workbook.xml"].find(f".//{{{MAIN_NS}}}sheet")
+    assert sheet is not None
+    assert sheet.attrib["name"] == "A & B <sheet> with a name longer"[:31]
+    cells = parts["xl/worksheets/sheet1.xml"].findall(f".//{{{MAIN_NS}}}c")
+    assert [c.attrib["r"] for c in cells] == ["A1", "B1", "C1"]  # empty and NaN left out
+    assert [column_letters(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
+    assert build_xlsx([("s", [[1]])]) == build_xlsx([("s", [[1]])])  # deterministic bytes
 
 
 # --- logs, counters, CLI ----------------------------------------------------------------------
