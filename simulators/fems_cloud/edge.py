@@ -13,6 +13,7 @@ MANUAL_ON holds `power` (+ discharge / − charge), MANUAL_OFF hands control bac
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -247,10 +248,11 @@ class SimulatedEdge:
         values = dict(properties)
         component_id = values.pop("id", None)
         if component_id is None:
+            # OpenEMS numbers default ids from 0: the first free one.
             component_id = next(
-                f"{factory.id_prefix}{n}"
-                for n in range(1000)
-                if f"{factory.id_prefix}{n}" not in self.components
+                candidate
+                for n in itertools.count()
+                if (candidate := f"{factory.id_prefix}{n}") not in self.components
             )
         if not isinstance(component_id, str) or not component_id:
             raise unable_to_create(factory_pid, "Component-ID is invalid")
