@@ -22,16 +22,16 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from ..battery import BatteryModel
-from ..fems_api_worker import ApiWorker, to_java_int
-from ..fems_channels import (
+from ..fems.api_worker import ApiWorker, to_java_int
+from ..fems.channels import (
     SET_ACTIVE_POWER_EQUALS,
     ChannelSpec,
     DeviceStatus,
     ProcessImage,
     build_catalogue,
 )
-from ..fems_errors import generic_error
-from ..fems_firmware import parse_version
+from ..fems.errors import generic_error
+from ..fems.firmware import parse_version
 from ..jsontypes import JsonScalar, JsonValue
 from .errors import no_component, no_member, unable_to_apply, unable_to_create, unable_to_delete
 from .history import EdgeHistory, curves_for

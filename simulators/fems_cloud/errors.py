@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from ..fems_errors import NAMED_EXCEPTION, FemsError, named_error, role_denied
+from ..fems.errors import NAMED_EXCEPTION, FemsError, named_error, role_denied
 from ..jsontypes import JsonValue
 
 ROLE_UNDEFINED: Final = 1005

@@ -33,7 +33,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from ..battery import DailyProfile, FixedProfile, Profile
-from ..fems_errors import generic_error
+from ..fems.errors import generic_error
 from ..jsontypes import JsonValue
 from .errors import invalid_channel, no_member
 from .xlsx import Cell, build_xlsx

@@ -34,8 +34,8 @@ from aiohttp import web
 
 from ..cli import RunningSimulator, SimulatorCli
 from ..faults import FaultInjector, RejectedWrite, WriteLog, WriteRecord, fault_middleware
-from ..fems_bodies import parse_object
-from ..fems_errors import (
+from ..fems.bodies import parse_object
+from ..fems.errors import (
     GENERIC,
     ZERO_UUID,
     FemsError,
