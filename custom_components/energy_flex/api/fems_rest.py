@@ -22,15 +22,8 @@ from .errors import (
     ApiWriteRejectedError,
     WriteRejectedReason,
 )
-from .fems import (
-    GRID_MODE_BY_VALUE,
-    SET_ACTIVE_POWER_EQUALS,
-    STATE_BY_VALUE,
-    FemsSnapshot,
-    as_text,
-)
+from .fems import SET_ACTIVE_POWER_EQUALS, FemsSnapshot, snapshot_from_channels
 from .http import async_request
-from .values import as_enum, as_number
 
 DEFAULT_READ_PORT: Final = 8084
 DEFAULT_WRITE_PORT: Final = 80
@@ -107,7 +100,7 @@ class FemsRestClient:
         """Poll every channel in use with one regex GET."""
         status, body = await self._request("GET", self._read_url(POLL_PATH), self._read_auth)
         if status == 200:
-            return _snapshot_from_channels(_channels_by_address(body))
+            return snapshot_from_channels(_channels_by_address(body))
         if status == 404:
             # Nothing matched: not an OpenEMS REST API, or every component is disabled.
             raise ApiResponseError("no FEMS channel matched")
@@ -206,32 +199,6 @@ def _channels_by_address(body: bytes) -> dict[str, object]:
         # Write-only channels carry no `value`; undefined ones carry null.
         channels[address] = item.get("value")
     return channels
-
-
-def _snapshot_from_channels(channels: Mapping[str, object]) -> FemsSnapshot:
-    def number(address: str) -> float | None:
-        return as_number(channels.get(address))
-
-    return FemsSnapshot(
-        version=as_text(channels.get("_meta/Version")),
-        hostname=as_text(channels.get("_host/Hostname")),
-        state=as_enum(channels.get("_sum/State"), STATE_BY_VALUE),
-        soc=number("_sum/EssSoc"),
-        battery_power=number("_sum/EssDischargePower"),
-        capacity=number("_sum/EssCapacity"),
-        grid_power=number("_sum/GridActivePower"),
-        grid_mode=as_enum(channels.get("_sum/GridMode"), GRID_MODE_BY_VALUE),
-        production_power=number("_sum/ProductionActivePower"),
-        consumption_power=number("_sum/ConsumptionActivePower"),
-        battery_charged_energy=number("_sum/EssDcChargeEnergy"),
-        battery_discharged_energy=number("_sum/EssDcDischargeEnergy"),
-        grid_imported_energy=number("_sum/GridBuyActiveEnergy"),
-        grid_exported_energy=number("_sum/GridSellActiveEnergy"),
-        produced_energy=number("_sum/ProductionActiveEnergy"),
-        consumed_energy=number("_sum/ConsumptionActiveEnergy"),
-        allowed_charge_power=number(f"{ESS_ID}/AllowedChargePower"),
-        allowed_discharge_power=number(f"{ESS_ID}/AllowedDischargePower"),
-    )
 
 
 __all__ = [
