@@ -8,6 +8,7 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
+from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -47,6 +48,13 @@ class EnergyFlexBinarySensor(EnergyFlexEntity, BinarySensorEntity):
     """A flag reported by the device."""
 
     entity_description: EnergyFlexBinarySensorDescription
+
+    @property
+    def available(self) -> bool:
+        """A connectivity sensor reports the link itself, so it stays available offline."""
+        if self.entity_description.device_class == BinarySensorDeviceClass.CONNECTIVITY:
+            return self.coordinator.last_update_success and self.device_data is not None
+        return super().available
 
     @property
     def is_on(self) -> bool | None:

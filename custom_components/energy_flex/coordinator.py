@@ -153,6 +153,8 @@ class EnergyFlexRuntime:
     selects: tuple[EnergyFlexSelectDescription, ...] = ()
     # Client-side facts for diagnostics (never secrets; they are redacted anyway).
     diagnostics: Callable[[], dict[str, Any]] = dict
+    # What a vendor's own actions need beyond the devices (e.g. the FEMS cloud client).
+    extra: Any = None
 
 
 type EnergyFlexConfigEntry = ConfigEntry[EnergyFlexRuntime]

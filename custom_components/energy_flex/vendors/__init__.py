@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import Vendor
+from .fems_cloud import FemsCloudVendor
 from .fems_modbus import FemsModbusVendor
 from .fems_rest import FemsRestVendor
 from .flexconnect import FlexConnectVendor
@@ -11,5 +12,11 @@ from .sonnen import SonnenVendor
 # Only connections that exist are offered in the menu; a new vendor adds one line.
 VENDORS: dict[str, Vendor] = {
     vendor.menu_id: vendor
-    for vendor in (FemsRestVendor(), FemsModbusVendor(), FlexConnectVendor(), SonnenVendor())
+    for vendor in (
+        FemsRestVendor(),
+        FemsModbusVendor(),
+        FlexConnectVendor(),
+        SonnenVendor(),
+        FemsCloudVendor(),
+    )
 }

@@ -24,6 +24,23 @@ _CHANNEL_BY_KIND = {
 }
 
 
+def allowed_power_range(
+    data: FemsSnapshot | None, kind: SetpointKind
+) -> tuple[float, float] | None:
+    """What the ESS allows for `kind` now, from its AllowedCharge/DischargePower."""
+    if data is None or data.allowed_charge_power is None:
+        return None
+    if data.allowed_discharge_power is None:
+        return None
+    max_charge = max(0.0, -data.allowed_charge_power)
+    max_discharge = max(0.0, data.allowed_discharge_power)
+    if kind is SetpointKind.BATTERY_POWER:
+        return (0.0 - max_charge, max_discharge)  # 0.0 - x: never a "-0" bound
+    if kind is SetpointKind.DISCHARGE_LIMIT:
+        return (0.0, max_discharge)
+    return (0.0, max_charge)
+
+
 class FemsChannelWriter(Protocol):
     """A FEMS client that writes ess0 channels by OpenEMS channel id."""
 
@@ -52,18 +69,7 @@ class FemsControlAdapter:
 
     def allowed_range(self, kind: SetpointKind) -> tuple[float, float] | None:
         """The ESS's allowed charge (negative) and discharge power from the last poll."""
-        data = self._coordinator.data
-        if data is None or data.allowed_charge_power is None:
-            return None
-        if data.allowed_discharge_power is None:
-            return None
-        max_charge = max(0.0, -data.allowed_charge_power)
-        max_discharge = max(0.0, data.allowed_discharge_power)
-        if kind is SetpointKind.BATTERY_POWER:
-            return (0.0 - max_charge, max_discharge)  # 0.0 - x: never a "-0" bound
-        if kind is SetpointKind.DISCHARGE_LIMIT:
-            return (0.0, max_discharge)
-        return (0.0, max_charge)
+        return allowed_power_range(self._coordinator.data, kind)
 
     def blocked_reason(self, kind: SetpointKind) -> str | None:
         """FEMS takes commands whenever it reports its allowed power."""
