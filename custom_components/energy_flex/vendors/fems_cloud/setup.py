@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -113,12 +114,18 @@ def edge_name(edge_id: str) -> str:
     return f"FEMS {edge_id}"
 
 
+def _monotonic() -> float:
+    # Looked up per call, not bound once: a patched clock (tests moving time) moves it too.
+    return time.monotonic()
+
+
 def _client(hass: HomeAssistant, data: Mapping[str, Any]) -> FemsCloudClient:
     return FemsCloudClient(
         async_get_clientsession(hass),
         data[CONF_USERNAME],
         data[CONF_PASSWORD],
         url=data.get(CONF_URL, DEFAULT_URL),
+        clock=_monotonic,
     )
 
 
@@ -143,6 +150,7 @@ class FemsCloudEntryData:
     client: FemsCloudClient
     edge_ids: tuple[str, ...]
     allow_configuration_changes: bool
+    history: HistoryImporter
 
 
 class _OnlineLog:
@@ -334,6 +342,7 @@ class FemsCloudVendor(Vendor):
                 allow_configuration_changes=bool(
                     entry.options.get(CONF_ALLOW_CONFIGURATION_CHANGES, False)
                 ),
+                history=history,
             ),
         )
 

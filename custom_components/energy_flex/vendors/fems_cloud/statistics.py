@@ -52,6 +52,7 @@ from homeassistant.util.unit_conversion import EnergyConverter
 from ...api.errors import ApiAuthError, ApiDeviceError, EnergyFlexApiError
 from ...api.fems_cloud import (
     FemsCloudClient,
+    FemsCloudErrorReason,
     FemsCloudResolution,
     FemsCloudTimeseries,
     ResolutionUnit,
@@ -133,7 +134,8 @@ class HistoryImporter:
         self._days = days
         # Per edge, per counter key: where its statistic ends (None: nothing imported yet).
         self._last: dict[str, dict[str, _Last | None]] = {}
-        self._running = False
+        # A pass is under way (hourly triggers meanwhile are covered by it).
+        self.running = False
         self._failing = False
         self.rows_imported = 0
         self.requests = 0
@@ -159,37 +161,46 @@ class HistoryImporter:
             self._entry.async_on_unload(unsub)
 
     async def _async_kick(self, _: Any) -> None:
-        if self._running:
+        if self.running:
             return  # the pass under way also covers this hour
+        self.running = True
         self._entry.async_create_background_task(
-            self._hass, self.async_import(), f"{DOMAIN} FEMS cloud history import"
+            self._hass, self._async_pass(), f"{DOMAIN} FEMS cloud history import"
         )
 
     async def async_import(self) -> None:
         """One pass over every edge: import what is missing up to the last settled hour."""
-        if self._running:
-            return
-        self._running = True
+        self.running = True
+        await self._async_pass()
+
+    async def _async_pass(self) -> None:
         try:
             for edge_id in self._edge_ids:
                 try:
                     await self._async_import_edge(edge_id)
-                except ApiDeviceError as err:
-                    # This edge's history is unavailable (e.g. no data yet); try the others.
-                    _LOGGER.info("No FEMS cloud history for %s now: %s", edge_id, err.reason)
                 except ApiAuthError:
                     # Polling raises the reauth flow; nothing to add here.
                     return
+                except ApiDeviceError as err:
+                    if err.reason == FemsCloudErrorReason.RATE_LIMITED:
+                        self._pause(err)
+                        return
+                    # This edge's history is unavailable (e.g. no data yet); try the others.
+                    _LOGGER.info("No FEMS cloud history for %s now: %s", edge_id, err.reason)
                 except EnergyFlexApiError as err:
-                    if not self._failing:
-                        _LOGGER.warning("FEMS cloud history import paused: %s", err)
-                    self._failing = True
+                    self._pause(err)
                     return
             if self._failing:
                 _LOGGER.info("FEMS cloud history import works again")
             self._failing = False
         finally:
-            self._running = False
+            self.running = False
+
+    def _pause(self, err: EnergyFlexApiError) -> None:
+        """The cloud cannot be asked now: one warning, the next hourly pass tries again."""
+        if not self._failing:
+            _LOGGER.warning("FEMS cloud history import paused until the next hour: %s", err)
+        self._failing = True
 
     async def _async_import_edge(self, edge_id: str) -> None:
         zone_name = self._hass.config.time_zone
