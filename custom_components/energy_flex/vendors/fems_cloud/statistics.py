@@ -14,7 +14,7 @@ gets one row per hour: `sum` = the energy since the first imported hour, in Wh.
   so an edge that was offline fills in once the backend has its data.
 - Small batches (`BATCH_DAYS` per request, one recorder job per statistic and batch), one
   edge after another: the event loop only parses one batch at a time, the recorder's own
-  thread writes.
+  thread writes, and the next batch is asked for once the recorder has written the last.
 - Hourly periods are requested in Home Assistant's time zone (explicit resolution, IANA
   id), so a DST day has 23 or 25 rows; the backend's timestamps are UTC instants. Where
   local midnight is not a whole UTC hour (e.g. Asia/Kolkata) the request uses UTC, because
@@ -233,6 +233,9 @@ class HistoryImporter:
                 timezone=query_zone(zone_name, day),
             )
             self._add(edge_id, series, backfill_start, cutoff)
+            # Back-pressure: the next batch once the recorder has written this one, so a
+            # long backfill never piles up in its queue (memory stays one batch).
+            await get_instance(self._hass).async_block_till_done()
             day = to_day + timedelta(days=1)
 
     def _add(
