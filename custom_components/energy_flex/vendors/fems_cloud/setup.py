@@ -197,8 +197,10 @@ class FemsCloudVendor(Vendor):
                 probatio.Required(
                     CONF_USERNAME, default=defaults.get(CONF_USERNAME, probatio.UNDEFINED)
                 ): selector.TextSelector(
+                    # Text, not e-mail: the portal's logins are e-mail addresses, but the
+                    # browser must not refuse one that is not.
                     selector.TextSelectorConfig(
-                        type=selector.TextSelectorType.EMAIL, autocomplete="username"
+                        type=selector.TextSelectorType.TEXT, autocomplete="username"
                     )
                 ),
                 probatio.Required(CONF_PASSWORD): _PASSWORD,
