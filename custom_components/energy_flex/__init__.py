@@ -14,7 +14,7 @@ from .button import RELEASE_CONTROL
 from .const import CONF_CONNECTION, DOMAIN
 from .coordinator import EnergyFlexConfigEntry
 from .services import async_setup_services
-from .vendors import VENDORS
+from .vendors import async_get_vendor
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
@@ -34,7 +34,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -> bool:
     """Connect, create the entities, then finish what was held before a restart."""
-    vendor = VENDORS[entry.data[CONF_CONNECTION]]
+    vendor = await async_get_vendor(hass, entry.data[CONF_CONNECTION])
     entry.runtime_data = await vendor.async_create_runtime(hass, entry)
     _remove_stale_control_entities(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
