@@ -12,7 +12,7 @@ from homeassistant.helpers.typing import ConfigType
 from .binary_sensor import CONTROL_ACTIVE
 from .button import RELEASE_CONTROL
 from .const import CONF_CONNECTION, DOMAIN
-from .coordinator import EnergyFlexConfigEntry
+from .coordinator import EnergyFlexConfigEntry, EnergyFlexRuntime
 from .services import async_setup_services
 from .vendors import async_get_vendor
 
@@ -37,11 +37,27 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -
     vendor = await async_get_vendor(hass, entry.data[CONF_CONNECTION])
     entry.runtime_data = await vendor.async_create_runtime(hass, entry)
     _remove_stale_control_entities(hass, entry)
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry.runtime_data))
     for device in entry.runtime_data.devices:
         if device.controller is not None:
             await device.controller.async_restore()
     return True
+
+
+def _platforms(runtime: EnergyFlexRuntime) -> list[Platform]:
+    """The platforms the entry has entities on: a read-only device needs no control ones.
+
+    Home Assistant then loads (and keeps in memory) only the entity components in use.
+    """
+    control = any(device.controller is not None for device in runtime.devices)
+    used = {
+        Platform.BINARY_SENSOR: control or bool(runtime.binary_sensors),
+        Platform.BUTTON: control,
+        Platform.NUMBER: control and bool(runtime.numbers),
+        Platform.SELECT: control and bool(runtime.selects),
+        Platform.SENSOR: bool(runtime.sensors),
+    }
+    return [platform for platform in PLATFORMS if used[platform]]
 
 
 def _remove_stale_control_entities(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -> None:
@@ -74,7 +90,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: EnergyFlexConfigEntry) 
     for device in entry.runtime_data.devices:
         if device.controller is not None:
             await device.controller.async_unload()
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    return await hass.config_entries.async_unload_platforms(entry, _platforms(entry.runtime_data))
 
 
 async def async_remove_config_entry_device(
