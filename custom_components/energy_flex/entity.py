@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.core import callback
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
@@ -41,6 +42,38 @@ class EnergyFlexEntity(CoordinatorEntity[EnergyFlexCoordinator[Any]]):
     def available(self) -> bool:
         """Unavailable while the device does not answer."""
         return super().available and self.device_data is not None
+
+    # --- write state only when what the entity shows changed ---------------------------
+    # Most values of a poll equal the last one's; computing and writing their state again
+    # would cost the event loop and fire state events for nothing.
+
+    _written: object = None  # what `_shown()` gave at the last write; None: never written
+
+    def _shown(self) -> object:
+        """Everything the state machine holds for this entity that a poll can change.
+
+        Platforms may return something cheaper that changes exactly when this does.
+        """
+        if not self.available:  # then Home Assistant reads nothing else either
+            return False
+        return (
+            self.state,
+            self.capability_attributes,
+            self.state_attributes,
+            self.extra_state_attributes,
+        )
+
+    @callback
+    def _async_write_ha_state(self) -> None:
+        """Every write (ours or Home Assistant's own) remembers what it wrote."""
+        self._written = self._shown()
+        super()._async_write_ha_state()
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the new poll's state unless the entity would show the same as before."""
+        if self._shown() != self._written:
+            self.async_write_ha_state()
 
 
 class EnergyFlexControlEntity(EnergyFlexEntity):

@@ -39,3 +39,13 @@ class EnergyFlexSensor(EnergyFlexEntity, SensorEntity):
     def native_value(self) -> StateType:
         """The value from the last poll."""
         return self.entity_description.value_fn(self.device_data)
+
+    def _shown(self) -> object:
+        """A sensor's state follows its value and availability alone (no dynamic attributes).
+
+        The type counts, too: 5 and 5.0 are equal but are written as "5" and "5.0".
+        """
+        if not self.available:
+            return False
+        value = self.native_value
+        return (value.__class__, value)
