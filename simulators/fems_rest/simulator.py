@@ -129,6 +129,8 @@ class FemsRestSimulator(ApiWorkerView, SimulatorLifecycle):
         self.undefined: set[str] = set()
         self.overrides: dict[str, JsonScalar] = {}
         self.grid_mode_undefined = False
+        # Components switched off (or absent on older firmware): GETs do not find them.
+        self.disabled_components: set[str] = set()
         # Device status, reported from the next controller cycle on.
         self.state = 0
         self.has_ignored_component_states = False
@@ -294,7 +296,8 @@ class FemsRestSimulator(ApiWorkerView, SimulatorLifecycle):
         matches = [
             spec
             for spec in self._order
-            if component_pattern.fullmatch(spec.component)
+            if spec.component not in self.disabled_components
+            and component_pattern.fullmatch(spec.component)
             and channel_pattern.fullmatch(spec.channel)
         ]
         if not matches:

@@ -39,13 +39,12 @@ DEFAULT_WRITE_PASSWORD: Final = "owner"
 
 ESS_ID: Final = "ess0"
 
-# Every channel one poll needs, by component. One narrow regex keeps the answer small:
+# Every channel a poll needs, by component. One narrow regex keeps the answer small:
 # firmware on Jetty 12 may truncate bodies above ~44 KB (OpenEMS issue #3974).
-_SUM_CHANNELS: Final = (
-    "State",
+_LIVE_CHANNELS: Final = (
+    "State",  # _sum
     "EssSoc",
     "EssDischargePower",
-    "EssCapacity",
     "GridActivePower",
     "GridMode",
     "ProductionActivePower",
@@ -56,15 +55,19 @@ _SUM_CHANNELS: Final = (
     "GridSellActiveEnergy",
     "ProductionActiveEnergy",
     "ConsumptionActiveEnergy",
-)
-_POLL_CHANNELS: Final = (
-    *_SUM_CHANNELS,
-    "Version",  # _meta
-    "Hostname",  # _host
     "AllowedChargePower",  # ess0
     "AllowedDischargePower",  # ess0
 )
-POLL_PATH: Final = f"/rest/channel/(_sum|_meta|_host|{ESS_ID})/({'|'.join(_POLL_CHANNELS)})"
+# What changes only with the installation or a firmware update: read at the first poll,
+# again every STATIC_EVERY_POLLS polls and after any failed poll (a restart may bring new
+# firmware), not on every poll.
+STATIC_ADDRESSES: Final = ("_sum/EssCapacity", "_meta/Version", "_host/Hostname")
+STATIC_EVERY_POLLS: Final = 360  # an hour of 10 s polls
+LIVE_PATH: Final = f"/rest/channel/(_sum|{ESS_ID})/({'|'.join(_LIVE_CHANNELS)})"
+POLL_PATH: Final = (
+    f"/rest/channel/(_sum|_meta|_host|{ESS_ID})/"
+    f"({'|'.join((*_LIVE_CHANNELS, 'EssCapacity', 'Version', 'Hostname'))})"
+)
 _PROBE_PATH: Final = "/rest/channel/_sum/State"
 
 # A poll answer is ~5 KB; anything far larger is not a FEMS answer we asked for.
@@ -93,10 +96,20 @@ class FemsRestEndpoint:
 class FemsRestClient:
     """Reads and writes one FEMS over its local REST/JSON API."""
 
-    def __init__(self, session: aiohttp.ClientSession, endpoint: FemsRestEndpoint) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        endpoint: FemsRestEndpoint,
+        *,
+        static_every_polls: int = STATIC_EVERY_POLLS,
+    ) -> None:
         """Use the caller's session; the client never owns or closes it."""
         self._session = session
         self._endpoint = endpoint
+        self._static_every_polls = static_every_polls
+        # The static channels' last values; None until read (and after a failed poll).
+        self._static: dict[str, object] | None = None
+        self._polls_since_static = 0
 
     @property
     def can_write(self) -> bool:
@@ -104,10 +117,26 @@ class FemsRestClient:
         return self._endpoint.write_password is not None
 
     async def async_get_snapshot(self) -> FemsSnapshot:
-        """Poll every channel in use with one regex GET."""
-        status, body = await self._request("GET", self._read_url(POLL_PATH), self._read_auth)
+        """Poll every channel in use with one regex GET (the static ones only now and then)."""
+        static = self._static
+        if static is not None and self._polls_since_static < self._static_every_polls:
+            self._static = None  # until this poll succeeds
+            channels = await self._async_read(LIVE_PATH)
+            self._static, self._polls_since_static = static, self._polls_since_static + 1
+            return _snapshot_from_channels(static | channels)
+        channels = await self._async_read(POLL_PATH)
+        static = {address: channels[address] for address in STATIC_ADDRESSES if address in channels}
+        # A static channel that exists but is still undefined (the FEMS is starting) is
+        # read again at the next poll; one the firmware lacks (absent) is not.
+        if all(value is not None for value in static.values()):
+            self._static, self._polls_since_static = static, 1
+        return _snapshot_from_channels(channels)
+
+    async def _async_read(self, path: str) -> dict[str, object]:
+        """One regex GET, keyed by address."""
+        status, body = await self._request("GET", self._read_url(path), self._read_auth)
         if status == 200:
-            return _snapshot_from_channels(_channels_by_address(body))
+            return _channels_by_address(body)
         if status == 404:
             # Nothing matched: not an OpenEMS REST API, or every component is disabled.
             raise ApiResponseError("no FEMS channel matched")
