@@ -1218,7 +1218,7 @@ def environment() -> str:
     from homeassistant.const import __version__ as ha_version  # noqa: PLC0415
 
     return (
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; Python {platform.python_version()}, "
+        f"started {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; Python {platform.python_version()}, "
         f"Home Assistant {ha_version}, {platform.system()} {platform.machine()}, "
         f"{os.cpu_count()} CPUs"
     )
@@ -1323,12 +1323,12 @@ def main(argv: list[str] | None = None) -> int:
         "scale": [],
         "memory": {},
         "load": [],
+        "environment": environment(),
     }
     if not args.no_compare:
         _run_compare(args, report)
     if not args.no_scale:
         _run_scale(args, report)
-    report["environment"] = environment()
     _print_report(report)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1, default=str))
