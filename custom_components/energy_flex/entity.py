@@ -32,6 +32,9 @@ class EnergyFlexEntity(CoordinatorEntity[EnergyFlexCoordinator[Any]]):
         self._device = device
         self._attr_unique_id = f"{device.identity}_{description.key}"
         self._attr_device_info = device.info
+        # What `_shown()` gave at the last write (None: never written). Set here, not at
+        # the first write: a late attribute costs every entity a full instance dict.
+        self._written: object = None
 
     @property
     def device_data(self) -> Any:
@@ -46,8 +49,6 @@ class EnergyFlexEntity(CoordinatorEntity[EnergyFlexCoordinator[Any]]):
     # --- write state only when what the entity shows changed ---------------------------
     # Most values of a poll equal the last one's; computing and writing their state again
     # would cost the event loop and fire state events for nothing.
-
-    _written: object = None  # what `_shown()` gave at the last write; None: never written
 
     def _shown(self) -> object:
         """Everything the state machine holds for this entity that a poll can change.
