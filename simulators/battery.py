@@ -248,8 +248,10 @@ class BatteryModel:
     def _integrate(self, flows: PowerFlows, dt: float) -> None:
         hours = dt / 3600.0
         battery_wh = flows.battery_w * hours
+        # Asked before the state of charge moves: afterwards it would measure the rest.
+        reaches_bound = self._time_to_soc_bound(flows.battery_w) <= dt
         self.soc = min(max(self.soc - battery_wh / self.capacity_wh * 100.0, 0.0), 100.0)
-        if self._time_to_soc_bound(flows.battery_w) <= dt:
+        if reaches_bound:
             # Land exactly on the bound so the next segment sees an empty/full battery.
             self.soc = 0.0 if flows.battery_w > 0 else 100.0
         self.discharged_wh += max(battery_wh, 0.0)

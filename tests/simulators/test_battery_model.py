@@ -39,6 +39,19 @@ def test_charging_stops_at_full_and_counters_match() -> None:
     assert battery.allowed_discharge_w == 5000
 
 
+@pytest.mark.parametrize(("setpoint", "soc"), [(-4000, 90.0), (4000, 10.0)])
+def test_one_long_step_that_ends_short_of_a_bound_does_not_jump_to_it(
+    setpoint: float, soc: float
+) -> None:
+    """An hour at 4 kW moves 40 % of 10 kWh: 50 % becomes 90 % (10 %), not full (empty)."""
+    clock = FakeClock()
+    battery = model(clock, pv=0, load=0)
+    battery.setpoint_w = setpoint
+    clock.now += 3600
+    battery.step()
+    assert battery.soc == pytest.approx(soc)
+
+
 def test_discharge_stops_at_empty() -> None:
     clock = FakeClock()
     battery = model(clock, pv=0, load=2000, soc=10)
