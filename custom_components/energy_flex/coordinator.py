@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -123,8 +123,14 @@ def build_controller(
     coordinator: EnergyFlexCoordinator[Any],
     adapter: ControlAdapter,
     storage_key: str,
+    *,
+    answered: Callable[[Any], bool] = lambda data: data is not None,
 ) -> SetpointController:
-    """A controller whose errors are translated and whose writes refresh the data."""
+    """A controller whose errors are translated and whose writes refresh the data.
+
+    After a poll in which the device `answered` (given the coordinator's data; an entry
+    with several devices picks its own), a release that failed is finished.
+    """
     entry = coordinator.config_entry
 
     async def written() -> None:
@@ -132,13 +138,28 @@ def build_controller(
         ir.async_delete_issue(hass, DOMAIN, write_issue_id(entry))
         await coordinator.async_request_refresh()
 
-    return SetpointController(
+    controller = SetpointController(
         hass,
         adapter,
         storage_key=storage_key,
         map_error=lambda err: map_write_error(hass, entry, err),
         on_written=written,
     )
+
+    @callback
+    def device_answered() -> None:
+        # A poll went through: a release that did not reach the device is finished now.
+        if (
+            controller.release_pending
+            and coordinator.last_update_success
+            and answered(coordinator.data)
+        ):
+            entry.async_create_background_task(
+                hass, controller.async_retry_release(), f"{DOMAIN} finish release"
+            )
+
+    entry.async_on_unload(coordinator.async_add_listener(device_answered))
+    return controller
 
 
 @dataclass(kw_only=True)
