@@ -35,7 +35,12 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class EnergyFlexCoordinator[DataT](DataUpdateCoordinator[DataT]):
-    """Polls one connection; the client's errors become translated update errors."""
+    """Polls one connection; the client's errors become translated update errors.
+
+    Only rejected credentials ask the user (reauth). A device that does not answer makes
+    the entities unavailable and is polled again; with `max_backoff`, each further failure
+    in a row doubles the wait (up to that), and the first answer restores the interval.
+    """
 
     config_entry: ConfigEntry
 
@@ -46,6 +51,7 @@ class EnergyFlexCoordinator[DataT](DataUpdateCoordinator[DataT]):
         *,
         fetch: Callable[[], Awaitable[DataT]],
         update_interval: timedelta,
+        max_backoff: timedelta | None = None,
     ) -> None:
         """Poll `fetch` every `update_interval`."""
         super().__init__(
@@ -56,16 +62,22 @@ class EnergyFlexCoordinator[DataT](DataUpdateCoordinator[DataT]):
             update_interval=update_interval,
         )
         self._fetch = fetch
+        self._max_backoff = max_backoff
+        self._connection_failures = 0
 
     async def _async_update_data(self) -> DataT:
         try:
-            return await self._fetch()
+            data = await self._fetch()
         except ApiAuthError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="invalid_auth"
             ) from err
         except ApiConnectionError as err:
-            raise UpdateFailed(translation_domain=DOMAIN, translation_key="cannot_connect") from err
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                retry_after=self._next_retry_after(),
+            ) from err
         except ApiDeviceError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -76,6 +88,18 @@ class EnergyFlexCoordinator[DataT](DataUpdateCoordinator[DataT]):
             raise UpdateFailed(
                 translation_domain=DOMAIN, translation_key="invalid_response"
             ) from err
+        self._connection_failures = 0
+        return data
+
+    def _next_retry_after(self) -> float | None:
+        """Seconds until the next poll after one more connection failure in a row."""
+        self._connection_failures += 1
+        interval: timedelta | None = self.update_interval
+        if self._max_backoff is None or interval is None:
+            return None
+        factor = 2 ** min(self._connection_failures - 1, 16)
+        wait: timedelta = min(interval * factor, self._max_backoff)
+        return wait.total_seconds()
 
 
 def device_error_placeholders(err: ApiDeviceError) -> dict[str, str]:

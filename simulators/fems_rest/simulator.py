@@ -129,6 +129,9 @@ class FemsRestSimulator(ApiWorkerView, SimulatorLifecycle):
         self.undefined: set[str] = set()
         self.overrides: dict[str, JsonScalar] = {}
         self.grid_mode_undefined = False
+        # A 500 storm: every request fails with this runtime exception, before
+        # authentication, until cleared (firmware restart, overload; errors.restarting()).
+        self.storm: FemsError | None = None
         # Device status, reported from the next controller cycle on.
         self.state = 0
         self.has_ignored_component_states = False
@@ -230,6 +233,9 @@ class FemsRestSimulator(ApiWorkerView, SimulatorLifecycle):
         self.tick()
         body = await request.read() if request.method == "POST" else b""
         role: Role | None = None
+        if self.storm is not None:
+            # An uncaught runtime exception: a Jetty 500 page in both generations.
+            return error_response(self.storm, request, jetty12=self._jetty12)
         try:
             # Jetty 12 answers the favicon before authentication.
             if self._jetty12 and request.path == "/favicon.ico":
