@@ -610,3 +610,34 @@ async def test_omitted_zero_setpoint_leaves_no_command_pending(
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
     assert entry.runtime_data.coordinator.update_interval == NORMAL_INTERVAL
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_failed_release_goes_out_once_the_battery_answers(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    flexconnect: FlexConnectSimulator,
+    flexconnect_entry: MockConfigEntry,
+) -> None:
+    """A release that does not reach an offline battery waits for that battery (not the
+    other one) to answer a poll; then the hand-back to AUTO goes out, never the old
+    discharge setpoint."""
+    await set_number(hass, 1000)
+    await tick(hass, freezer, 30)
+    assert flexconnect.battery(SKI_A).model.battery_power_w == 1000
+    flexconnect.battery(SKI_A).online = False
+    with pytest.raises(HomeAssistantError) as err:
+        await release(hass)
+    assert err.value.translation_key == "cannot_connect"
+    assert state(hass, ACTIVE) == STATE_ON
+    tried = flexconnect.calls["BatteryControlModifyRequest"]
+    await tick(hass, freezer, 30)  # battery B answers the poll, A does not
+    assert flexconnect.calls["BatteryControlModifyRequest"] == tried  # not even tried
+    assert sent(flexconnect) == [(ControlMode.POWER, -1000)]
+    assert state(hass, ACTIVE) == STATE_ON
+    flexconnect.battery(SKI_A).online = True
+    await tick(hass, freezer, 30)
+    assert sent(flexconnect) == [(ControlMode.POWER, -1000), (ControlMode.AUTO, 0)]
+    assert state(hass, ACTIVE) == STATE_OFF
+    await tick(hass, freezer, 30)
+    assert state(hass, APPLIED_MODE) == "auto"
+    assert flexconnect.battery(SKI_A).model.setpoint_w is None
