@@ -121,6 +121,23 @@ async def test_500_storm_is_a_connection_problem(
         assert (await client.async_get_snapshot()).hostname == "fems12345"
 
 
+@pytest.mark.parametrize("firmware", ["2026.5.0", "2025.3.0"])
+async def test_one_authentication_glitch_is_not_a_wrong_password(
+    session: aiohttp.ClientSession, firmware: str
+) -> None:
+    """The poll is told "Authentication failed" once but the probe passes: a glitch."""
+    async with make_simulator(firmware=firmware) as simulator:
+        client = client_for(session, simulator)
+        simulator.storm = errors.authentication_failed()
+        simulator.storm_requests = 1
+        before = simulator.requests.total
+        with pytest.raises(ApiConnectionError):
+            await client.async_get_snapshot()
+        assert simulator.requests.total - before == 2  # the poll and the probe
+        assert simulator.storm is None
+        assert (await client.async_get_snapshot()).hostname == "fems12345"
+
+
 async def test_plain_500_and_502_are_connection_problems(
     session: aiohttp.ClientSession, fems: FemsRestSimulator
 ) -> None:

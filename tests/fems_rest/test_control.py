@@ -590,13 +590,92 @@ async def test_unload_with_a_failing_release_leaves_it_pending(
 ) -> None:
     """Unloading while the device is away stores the release; the next start sends it."""
     await set_power(hass, 2200, duration={"hours": 1})
+    controller = fems_entry.runtime_data.devices[0].controller
+    assert controller is not None
     fems.faults.drop_connection = True
     await hass.config_entries.async_unload(fems_entry.entry_id)
     await hass.async_block_till_done()
     record = hass_storage[f"{DOMAIN}.control.{fems_entry.entry_id}"]["data"]["battery_power"]
     assert record["releasing"] is True
     fems.faults.reset()
+    # Unloaded: nothing is retried any more (the next start does it).
+    await controller.async_retry_release()
     before = len(writes(fems))
+    assert writes(fems)[-1] == 2200
     await hass.config_entries.async_setup(fems_entry.entry_id)
     await hass.async_block_till_done()
     assert writes(fems)[before:] == [None]
+
+
+async def test_failed_release_with_nothing_held_leaves_nothing_pending(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    fems: FemsRestSimulator,
+    fems_entry: MockConfigEntry,
+) -> None:
+    """The button with nothing held, the device away: an error, and nothing to finish."""
+    fems.faults.drop_connection = True
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: RELEASE}, blocking=True
+        )
+    assert hass.states.get(ACTIVE).state == STATE_OFF  # type: ignore[union-attr]
+    fems.faults.reset()
+    await tick(hass, freezer, 30)
+    assert writes(fems) == []
+
+
+async def test_pending_release_of_one_channel_keeps_the_other_alive(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    fems: FemsRestSimulator,
+    fems_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Charging at 1200 W under a 900 W discharge limit; the limit's release fails.
+    The keep-alive finishes that release (logged once while it fails) and goes on
+    repeating the charge setpoint, which is still held."""
+    from custom_components.energy_flex.control import SetpointKind  # noqa: PLC0415
+
+    controller = fems_entry.runtime_data.devices[0].controller
+    assert controller is not None
+    await controller.async_set(SetpointKind.BATTERY_POWER, -1200)
+    await controller.async_set(SetpointKind.DISCHARGE_LIMIT, 900)
+    fems.faults.drop_connection = True
+    with pytest.raises(HomeAssistantError):
+        await controller.async_release((SetpointKind.DISCHARGE_LIMIT,))
+    assert controller.release_pending
+    await tick(hass, freezer, 30)
+    await tick(hass, freezer, 30)
+    assert caplog.text.count("Could not finish releasing") == 1
+    fems.faults.reset()
+    before = len(fems.writes.records)
+    await tick(hass, freezer, 30)
+    assert [(w.channel, w.value) for w in fems.writes.records[before:]] == [
+        ("ess0/SetActivePowerLessOrEquals", None),
+        (EQUALS, -1200),
+    ]
+    assert "now that the device answers again" in caplog.text
+    assert controller.held(SetpointKind.BATTERY_POWER) == -1200
+    assert not controller.release_pending
+    assert hass.states.get(ACTIVE).state == STATE_ON  # type: ignore[union-attr]
+    await controller.async_release((SetpointKind.BATTERY_POWER,))
+    assert writes(fems)[-1] is None
+    assert hass.states.get(ACTIVE).state == STATE_OFF  # type: ignore[union-attr]
+
+
+async def test_release_left_over_by_an_earlier_run_is_finished_at_start(
+    hass: HomeAssistant, fems: FemsRestSimulator, hass_storage: dict[str, Any]
+) -> None:
+    """A pending release of a setpoint whose value was never known is still sent."""
+    entry = fems_entry_for(fems, hass)
+    hass_storage[f"{DOMAIN}.control.{entry.entry_id}"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{DOMAIN}.control.{entry.entry_id}",
+        "data": {"battery_power": {"value": None, "until": None, "releasing": True}},
+    }
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert writes(fems) == [None]
+    assert hass.states.get(ACTIVE).state == STATE_OFF  # type: ignore[union-attr]
