@@ -397,9 +397,8 @@ class SetpointController:
         async with self._lock:
             # A pending release first: the setpoint it ends is never asserted again.
             released = await self._async_finish_releases() if self._releasing else False
-            if self._releasing:
-                return  # the device still does not answer
-            await self._async_repeat_held()
+            if not self._releasing:  # else the device still does not answer
+                await self._async_repeat_held()
         if released:
             await self._async_released()
 

@@ -484,6 +484,7 @@ async def fail_release(hass: HomeAssistant, fems: FemsRestSimulator, power: floa
         )
     assert err.value.translation_key == "cannot_connect"
     assert hass.states.get(ACTIVE).state == STATE_ON  # type: ignore[union-attr]
+    assert hass.states.get(ACTIVE).attributes["release_pending"] is True  # type: ignore[union-attr]
     return len(writes(fems))
 
 
@@ -527,6 +528,7 @@ async def test_failed_release_is_finished_by_the_next_poll(
     assert writes(fems)[before:] == [None]
     assert fems.battery.setpoint_w is None
     assert hass.states.get(ACTIVE).state == STATE_OFF  # type: ignore[union-attr]
+    assert "release_pending" not in hass.states.get(ACTIVE).attributes  # type: ignore[union-attr]
     assert hass.states.get(SETPOINT).state == STATE_UNKNOWN  # type: ignore[union-attr]
 
 
