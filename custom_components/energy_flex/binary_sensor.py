@@ -64,11 +64,15 @@ class ControlActiveBinarySensor(EnergyFlexControlEntity, BinarySensorEntity):
 
     @property
     def is_on(self) -> bool:
-        """Whether any setpoint is held."""
+        """Whether any setpoint is held, or its release has not reached the device yet."""
         return self.controller.active
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """When the held command ends by itself, if it was given a duration."""
-        deadline = self.controller.next_deadline()
-        return {"ends_at": deadline.isoformat()} if deadline else {}
+        """When the held command ends by itself; whether a release waits for the device."""
+        attributes: dict[str, Any] = {}
+        if deadline := self.controller.next_deadline():
+            attributes["ends_at"] = deadline.isoformat()
+        if self.controller.release_pending:
+            attributes["release_pending"] = True
+        return attributes

@@ -35,6 +35,8 @@ MIN_KEEPALIVE_INTERVAL: Final = 5
 MAX_KEEPALIVE_INTERVAL: Final = 50
 
 LOCAL_POLL_INTERVAL: Final = timedelta(seconds=10)
+# The longest wait between polls of a device that keeps failing (back-off).
+MAX_POLL_BACKOFF: Final = timedelta(minutes=2)
 
 # Action (service) names and fields.
 SERVICE_SET_BATTERY_POWER: Final = "set_battery_power"

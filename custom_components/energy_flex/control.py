@@ -7,7 +7,10 @@ on its device; `SetpointController` does everything else the same way for every 
 - serialise writes to the device and collapse a burst to its last value;
 - repeat held setpoints (keep-alive) for devices that forget API writes;
 - remember deadlines in storage, so a command ends even if Home Assistant was down
-  when it should have, and a restart never silently resumes an unbounded command.
+  when it should have, and a restart never silently resumes an unbounded command;
+- finish a release that failed (the device did not answer) as soon as the device answers
+  again, on the next keep-alive tick or the next successful poll; until then the release
+  wins over the held setpoint, which is never re-sent.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import math
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol, TypedDict
+from typing import NotRequired, Protocol, TypedDict
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -65,8 +68,10 @@ class ControlAdapter(Protocol):
 
 
 class _StoredSetpoint(TypedDict):
-    value: float
+    value: float | None
     until: str | None
+    # A release was asked for but has not reached the device yet.
+    releasing: NotRequired[bool]
 
 
 type WriteErrorMapper = Callable[[EnergyFlexApiError], HomeAssistantError]
@@ -96,18 +101,27 @@ class SetpointController:
         # What callers asked for last (a burst overwrites it) and what the device holds.
         self._desired: dict[SetpointKind, float] = {}
         self._held: dict[SetpointKind, float] = {}
+        # Releases asked for that did not reach the device yet: they win over `_held`.
+        self._releasing: set[SetpointKind] = set()
         self._deadlines: dict[SetpointKind, datetime] = {}
         self._unsub_deadlines: dict[SetpointKind, CALLBACK_TYPE] = {}
         self._unsub_keepalive: CALLBACK_TYPE | None = None
         self._keepalive_failing = False
+        self._release_failing = False
+        self._unloaded = False
         self._listeners: list[CALLBACK_TYPE] = []
 
     # --- what entities show -------------------------------------------------------
 
     @property
     def active(self) -> bool:
-        """Whether any setpoint is held."""
-        return bool(self._held)
+        """Whether any setpoint is held, or a release of one has not reached the device."""
+        return bool(self._held or self._releasing)
+
+    @property
+    def release_pending(self) -> bool:
+        """Whether a release failed and waits for the device to answer again."""
+        return bool(self._releasing)
 
     def held(self, kind: SetpointKind) -> float | None:
         """The value held for `kind`, or `None` when the device runs on its own."""
@@ -168,38 +182,67 @@ class SetpointController:
             target = self._desired.get(kind)
             if target is None:
                 return  # released while this call waited
-            if self._held.get(kind) != target:
+            # A pending release may have reached the device on its own (FEMS forgets
+            # unrefreshed writes): a new command is always sent, whatever was held.
+            if self._held.get(kind) != target or kind in self._releasing:
                 # Only the newest value of a burst is still `desired` here.
                 await self._async_write(kind, target)
                 self._held[kind] = target
+                self._releasing.discard(kind)
             self._schedule_deadline(kind, duration)
         await self._async_save()
         self._ensure_keepalive()
         self._notify()
         await self._on_written()
 
-    async def async_release(self, kinds: tuple[SetpointKind, ...] | None = None) -> None:
+    async def async_release(
+        self, kinds: tuple[SetpointKind, ...] | None = None, *, keep_trying: bool = False
+    ) -> None:
         """Hand control back to the device; without `kinds`, everything held.
 
         Releasing when nothing is held still tells the device, so the button also
-        recovers a setpoint left behind by an earlier crash.
+        recovers a setpoint left behind by an earlier crash. A release that does not
+        reach the device raises, and is finished as soon as the device answers again:
+        for what is held, and with `keep_trying` (what an earlier run left on the device)
+        also for what is not.
         """
         if kinds is None:
-            kinds = tuple(self._held) or (SetpointKind.BATTERY_POWER,)
+            kinds = self._kinds_in_control() or (SetpointKind.BATTERY_POWER,)
+        failure: EnergyFlexApiError | None = None
         async with self._lock:
             for kind in kinds:
                 self._desired.pop(kind, None)
-                try:
-                    await self._adapter.async_release(kind)
-                except EnergyFlexApiError as err:
-                    raise self._map_error(err) from err
-                self._held.pop(kind, None)
-                self._cancel_deadline(kind)
-        if not self._held:
+                if failure is None:
+                    try:
+                        await self._adapter.async_release(kind)
+                    except EnergyFlexApiError as err:
+                        failure = err
+                    else:
+                        self._forget(kind)
+                        continue
+                # Not released: the device did not answer (or a kind before this one
+                # failed, and the device would most likely not answer this one either).
+                if keep_trying or kind in self._held or kind in self._releasing:
+                    self._releasing.add(kind)
+                    self._cancel_deadline(kind)
+        if failure is not None:
+            self._ensure_keepalive()
+        elif not self.active:
             self._stop_keepalive()
         await self._async_save()
         self._notify()
+        if failure is not None:
+            raise self._map_error(failure) from failure
         await self._on_written()
+
+    async def async_retry_release(self) -> None:
+        """Finish the releases that did not reach the device; call when it answers again."""
+        if not self._releasing or self._unloaded:
+            return
+        async with self._lock:
+            released = await self._async_finish_releases()
+        if released:
+            await self._async_released()
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -207,37 +250,54 @@ class SetpointController:
         """Finish what was held before a restart.
 
         A command with a deadline still ahead resumes until that deadline. An expired
-        one, or one without a deadline, is released: never resume a command that nobody
-        bounded, and end the ones whose time passed while Home Assistant was down.
+        one, one without a deadline, or one whose release was pending, is released:
+        never resume a command that nobody bounded, and end the ones whose time passed
+        while Home Assistant was down. A release that fails now stays pending.
         """
         stored = await self._store.async_load() or {}
         now = dt_util.utcnow()
+        to_release: list[SetpointKind] = []
         for raw_kind, record in stored.items():
             try:
                 kind = SetpointKind(raw_kind)
             except ValueError:
                 continue
             until = dt_util.parse_datetime(record["until"]) if record["until"] else None
-            try:
-                if until is not None and until > now:
-                    await self.async_set(kind, record["value"], until - now)
-                else:
-                    _LOGGER.info("Releasing %s held before the restart", kind)
-                    await self.async_release((kind,))
-            except HomeAssistantError as err:
-                # Keep the record: the next start tries again.
-                _LOGGER.warning("Could not restore %s after the restart: %s", kind, err)
+            value = record["value"]
+            if not record.get("releasing") and value is not None and until and until > now:
+                try:
+                    await self.async_set(kind, value, until - now)
+                except HomeAssistantError as err:
+                    # Keep the record: the next start tries again.
+                    _LOGGER.warning("Could not restore %s after the restart: %s", kind, err)
+                continue
+            _LOGGER.info("Releasing %s held before the restart", kind)
+            if value is not None:
+                self._held[kind] = value  # shown as held until the device takes the release
+            to_release.append(kind)
+        if not to_release:
+            return
+        try:
+            await self.async_release(tuple(to_release), keep_trying=True)
+        except HomeAssistantError as err:
+            _LOGGER.warning(
+                "Could not release %s after the restart; trying again when the device answers: %s",
+                ", ".join(to_release),
+                err,
+            )
 
     async def async_unload(self) -> None:
         """Stop repeating and hand held setpoints back when the entry goes away."""
+        self._unloaded = True
         self._stop_keepalive()
         for kind in list(self._unsub_deadlines):
             self._cancel_deadline(kind)
-        if self._held:
+        if self.active:
             try:
-                await self.async_release(tuple(self._held))
+                await self.async_release(self._kinds_in_control())
             except HomeAssistantError as err:
-                # The device drops unrefreshed writes by itself (FEMS: 60 s).
+                # Stored as pending: the next start releases it. FEMS also drops
+                # unrefreshed writes by itself (60 s).
                 _LOGGER.warning("Could not release control on unload: %s", err)
 
     # --- internals ------------------------------------------------------------------
@@ -247,11 +307,51 @@ class SetpointController:
             await self._adapter.async_write(kind, value)
         except EnergyFlexApiError as err:
             # Forget the request: the device still has what it had before.
-            if kind in self._held:
+            if kind in self._held and kind not in self._releasing:
                 self._desired[kind] = self._held[kind]
             else:
                 self._desired.pop(kind, None)
             raise self._map_error(err) from err
+
+    def _kinds_in_control(self) -> tuple[SetpointKind, ...]:
+        """Held kinds in the order they were taken, then those only pending a release."""
+        pending = sorted(self._releasing - self._held.keys())
+        return (*self._held, *pending)
+
+    def _forget(self, kind: SetpointKind) -> None:
+        """The device runs `kind` on its own again."""
+        self._held.pop(kind, None)
+        self._releasing.discard(kind)
+        self._cancel_deadline(kind)
+
+    async def _async_finish_releases(self) -> bool:
+        """Send the pending releases (under the lock); True if any reached the device."""
+        released = False
+        for kind in sorted(self._releasing):
+            try:
+                await self._adapter.async_release(kind)
+            except EnergyFlexApiError as err:
+                if not self._release_failing:
+                    _LOGGER.warning(
+                        "Could not finish releasing %s; trying again when the device answers: %s",
+                        kind,
+                        err,
+                    )
+                self._release_failing = True
+                return released
+            self._forget(kind)
+            released = True
+            _LOGGER.info("Released %s now that the device answers again", kind)
+        self._release_failing = False
+        return released
+
+    async def _async_released(self) -> None:
+        """What follows a pending release that reached the device."""
+        if not self.active:
+            self._stop_keepalive()
+        await self._async_save()
+        self._notify()
+        await self._on_written()
 
     def _schedule_deadline(self, kind: SetpointKind, duration: timedelta | None) -> None:
         self._cancel_deadline(kind)
@@ -277,7 +377,12 @@ class SetpointController:
 
     def _ensure_keepalive(self) -> None:
         interval = self._adapter.keepalive_interval
-        if interval is None or self._unsub_keepalive is not None or not self._held:
+        if (
+            interval is None
+            or self._unsub_keepalive is not None
+            or not self.active
+            or self._unloaded
+        ):
             return
         self._unsub_keepalive = async_track_time_interval(
             self._hass, self._async_keepalive, interval, cancel_on_shutdown=True
@@ -290,30 +395,38 @@ class SetpointController:
 
     async def _async_keepalive(self, _now: datetime) -> None:
         async with self._lock:
-            for kind, value in list(self._held.items()):
-                try:
-                    await self._adapter.async_write(kind, value)
-                except EnergyFlexApiError as err:
-                    if not self._keepalive_failing:
-                        _LOGGER.warning("Could not repeat the held %s: %s", kind, err)
-                    self._keepalive_failing = True
-                    return
+            # A pending release first: the setpoint it ends is never asserted again.
+            released = await self._async_finish_releases() if self._releasing else False
+            if not self._releasing:  # else the device still does not answer
+                await self._async_repeat_held()
+        if released:
+            await self._async_released()
+
+    async def _async_repeat_held(self) -> None:
+        for kind, value in list(self._held.items()):
+            try:
+                await self._adapter.async_write(kind, value)
+            except EnergyFlexApiError as err:
+                if not self._keepalive_failing:
+                    _LOGGER.warning("Could not repeat the held %s: %s", kind, err)
+                self._keepalive_failing = True
+                return
         if self._keepalive_failing:
             _LOGGER.info("Repeating held setpoints works again")
         self._keepalive_failing = False
 
     async def _async_save(self) -> None:
-        await self._store.async_save(
-            {
-                kind.value: {
-                    "value": value,
-                    "until": deadline.isoformat()
-                    if (deadline := self._deadlines.get(kind))
-                    else None,
-                }
-                for kind, value in self._held.items()
+        records: dict[str, _StoredSetpoint] = {}
+        for kind in self._kinds_in_control():
+            deadline = self._deadlines.get(kind)
+            record: _StoredSetpoint = {
+                "value": self._held.get(kind),
+                "until": deadline.isoformat() if deadline else None,
             }
-        )
+            if kind in self._releasing:
+                record["releasing"] = True
+            records[kind.value] = record
+        await self._store.async_save(records)
 
     def _notify(self) -> None:
         for listener in list(self._listeners):

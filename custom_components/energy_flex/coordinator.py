@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -35,7 +35,12 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class EnergyFlexCoordinator[DataT](DataUpdateCoordinator[DataT]):
-    """Polls one connection; the client's errors become translated update errors."""
+    """Polls one connection; the client's errors become translated update errors.
+
+    Only rejected credentials ask the user (reauth). A device that does not answer makes
+    the entities unavailable and is polled again; with `max_backoff`, each further failure
+    in a row doubles the wait (up to that), and the first answer restores the interval.
+    """
 
     config_entry: ConfigEntry
 
@@ -46,6 +51,7 @@ class EnergyFlexCoordinator[DataT](DataUpdateCoordinator[DataT]):
         *,
         fetch: Callable[[], Awaitable[DataT]],
         update_interval: timedelta,
+        max_backoff: timedelta | None = None,
     ) -> None:
         """Poll `fetch` every `update_interval`."""
         super().__init__(
@@ -56,16 +62,22 @@ class EnergyFlexCoordinator[DataT](DataUpdateCoordinator[DataT]):
             update_interval=update_interval,
         )
         self._fetch = fetch
+        self._max_backoff = max_backoff
+        self._connection_failures = 0
 
     async def _async_update_data(self) -> DataT:
         try:
-            return await self._fetch()
+            data = await self._fetch()
         except ApiAuthError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="invalid_auth"
             ) from err
         except ApiConnectionError as err:
-            raise UpdateFailed(translation_domain=DOMAIN, translation_key="cannot_connect") from err
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                retry_after=self._next_retry_after(),
+            ) from err
         except ApiDeviceError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -76,6 +88,18 @@ class EnergyFlexCoordinator[DataT](DataUpdateCoordinator[DataT]):
             raise UpdateFailed(
                 translation_domain=DOMAIN, translation_key="invalid_response"
             ) from err
+        self._connection_failures = 0
+        return data
+
+    def _next_retry_after(self) -> float | None:
+        """Seconds until the next poll after one more connection failure in a row."""
+        self._connection_failures += 1
+        interval: timedelta | None = self.update_interval
+        if self._max_backoff is None or interval is None:
+            return None
+        factor = 2 ** min(self._connection_failures - 1, 16)
+        wait: timedelta = min(interval * factor, self._max_backoff)
+        return wait.total_seconds()
 
 
 def device_error_placeholders(err: ApiDeviceError) -> dict[str, str]:
@@ -123,8 +147,14 @@ def build_controller(
     coordinator: EnergyFlexCoordinator[Any],
     adapter: ControlAdapter,
     storage_key: str,
+    *,
+    answered: Callable[[Any], bool] = lambda data: data is not None,
 ) -> SetpointController:
-    """A controller whose errors are translated and whose writes refresh the data."""
+    """A controller whose errors are translated and whose writes refresh the data.
+
+    After a poll in which the device `answered` (given the coordinator's data; an entry
+    with several devices picks its own), a release that failed is finished.
+    """
     entry = coordinator.config_entry
 
     async def written() -> None:
@@ -132,13 +162,28 @@ def build_controller(
         ir.async_delete_issue(hass, DOMAIN, write_issue_id(entry))
         await coordinator.async_request_refresh()
 
-    return SetpointController(
+    controller = SetpointController(
         hass,
         adapter,
         storage_key=storage_key,
         map_error=lambda err: map_write_error(hass, entry, err),
         on_written=written,
     )
+
+    @callback
+    def device_answered() -> None:
+        # A poll went through: a release that did not reach the device is finished now.
+        if (
+            controller.release_pending
+            and coordinator.last_update_success
+            and answered(coordinator.data)
+        ):
+            entry.async_create_background_task(
+                hass, controller.async_retry_release(), f"{DOMAIN} finish release"
+            )
+
+    entry.async_on_unload(coordinator.async_add_listener(device_answered))
+    return controller
 
 
 @dataclass(kw_only=True)

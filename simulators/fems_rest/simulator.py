@@ -129,6 +129,11 @@ class FemsRestSimulator(ApiWorkerView, SimulatorLifecycle):
         self.undefined: set[str] = set()
         self.overrides: dict[str, JsonScalar] = {}
         self.grid_mode_undefined = False
+        # A 500 storm: every request fails with this runtime exception, before
+        # authentication, until cleared (firmware restart, overload; errors.restarting()).
+        self.storm: FemsError | None = None
+        # How many requests the storm lasts; None = until `storm` is cleared.
+        self.storm_requests: int | None = None
         # Device status, reported from the next controller cycle on.
         self.state = 0
         self.has_ignored_component_states = False
@@ -230,6 +235,15 @@ class FemsRestSimulator(ApiWorkerView, SimulatorLifecycle):
         self.tick()
         body = await request.read() if request.method == "POST" else b""
         role: Role | None = None
+        if self.storm is not None:
+            storm = self.storm
+            if self.storm_requests is not None:
+                self.storm_requests -= 1
+                if self.storm_requests <= 0:
+                    self.storm, self.storm_requests = None, None
+            # A runtime exception is a Jetty 500 page in both generations; a named one
+            # (e.g. authentication_failed()) is answered the way its generation does.
+            return error_response(storm, request, jetty12=self._jetty12)
         try:
             # Jetty 12 answers the favicon before authentication.
             if self._jetty12 and request.path == "/favicon.ico":

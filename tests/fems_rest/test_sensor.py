@@ -153,14 +153,17 @@ async def test_offline_device_is_unavailable_and_recovers(
     caplog: pytest.LogCaptureFixture,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """Errors make entities unavailable with one log line; the next good poll recovers."""
+    """Errors make entities unavailable with one log line; the next good poll recovers.
+
+    After three failures in a row the next poll waits 40 s (back-off), not 10 s.
+    """
     fems.faults.error_status = 503
     for _ in range(3):
         await fems_entry.runtime_data.coordinator.async_refresh()
     assert state(hass, "state_of_charge") == STATE_UNAVAILABLE
     assert caplog.text.count("Error fetching") == 1
     fems.faults.reset()
-    freezer.tick(timedelta(seconds=11))
+    freezer.tick(timedelta(seconds=41))
     async_fire_time_changed(hass)
     # The scheduled poll runs as a background task of the entry.
     await hass.async_block_till_done(wait_background_tasks=True)

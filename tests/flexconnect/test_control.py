@@ -37,7 +37,7 @@ from custom_components.energy_flex.vendors.flexconnect.polling import (
     NORMAL_INTERVAL,
 )
 from simulators.flexconnect import FlexConnectSimulator
-from simulators.flexconnect.battery import ControlMode, Instructions
+from simulators.flexconnect.battery import ControlMode, Instructions, ProtoJsonStyle
 
 from .conftest import SKI_A, SKI_B, add_entry, entity_id, setup_entry
 
@@ -576,3 +576,68 @@ async def test_command_to_a_battery_missing_from_the_last_poll(
     await controller.async_release()
     assert sent(flexconnect, SKI_B) == [(ControlMode.POWER, -300), (ControlMode.AUTO, 0)]
     assert state(hass, entity_id("binary_sensor", "command_pending", SKI_B)) == STATE_ON
+
+
+@pytest.mark.parametrize("side", ["current", "desired"])
+async def test_omitted_zero_setpoint_leaves_no_command_pending(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    flexconnect: FlexConnectSimulator,
+    issue_registry: ir.IssueRegistry,
+    side: str,
+) -> None:
+    """ProtoJSON leaves a zero setpoint out: AUTO without `setpointPower` on one side and
+    AUTO with `{}` on the other are the same command. Nothing is pending at start, the
+    release to AUTO settles, and no "not applied" repair follows."""
+    flexconnect.style = ProtoJsonStyle(unset_zero_setpoint=frozenset({side}))
+    entry = await setup_entry(hass, flexconnect)
+    issue_id = f"command_not_applied_{entry.entry_id}_{SKI_A}"
+    assert state(hass, PENDING) == STATE_OFF
+    await set_number(hass, 1000)
+    assert sent(flexconnect) == [(ControlMode.POWER, -1000)]  # FlexConnect: − discharges
+    await tick(hass, freezer, 30)
+    assert state(hass, PENDING) == STATE_OFF
+    assert flexconnect.battery(SKI_A).model.battery_power_w == 1000  # discharging
+    await release(hass)
+    assert sent(flexconnect)[-1] == (ControlMode.AUTO, 0)
+    assert state(hass, PENDING) == STATE_ON  # until the battery applies it
+    await tick(hass, freezer, 30)
+    assert state(hass, APPLIED_MODE) == "auto"
+    assert state(hass, PENDING) == STATE_OFF
+    for _ in range(24):  # well past the 90 s after which a command counts as late
+        await tick(hass, freezer, 5)
+    assert state(hass, PENDING) == STATE_OFF
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    assert entry.runtime_data.coordinator.update_interval == NORMAL_INTERVAL
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_failed_release_goes_out_once_the_battery_answers(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    flexconnect: FlexConnectSimulator,
+    flexconnect_entry: MockConfigEntry,
+) -> None:
+    """A release that does not reach an offline battery waits for that battery (not the
+    other one) to answer a poll; then the hand-back to AUTO goes out, never the old
+    discharge setpoint."""
+    await set_number(hass, 1000)
+    await tick(hass, freezer, 30)
+    assert flexconnect.battery(SKI_A).model.battery_power_w == 1000
+    flexconnect.battery(SKI_A).online = False
+    with pytest.raises(HomeAssistantError) as err:
+        await release(hass)
+    assert err.value.translation_key == "cannot_connect"
+    assert state(hass, ACTIVE) == STATE_ON
+    tried = flexconnect.calls["BatteryControlModifyRequest"]
+    await tick(hass, freezer, 30)  # battery B answers the poll, A does not
+    assert flexconnect.calls["BatteryControlModifyRequest"] == tried  # not even tried
+    assert sent(flexconnect) == [(ControlMode.POWER, -1000)]
+    assert state(hass, ACTIVE) == STATE_ON
+    flexconnect.battery(SKI_A).online = True
+    await tick(hass, freezer, 30)
+    assert sent(flexconnect) == [(ControlMode.POWER, -1000), (ControlMode.AUTO, 0)]
+    assert state(hass, ACTIVE) == STATE_OFF
+    await tick(hass, freezer, 30)
+    assert state(hass, APPLIED_MODE) == "auto"
+    assert flexconnect.battery(SKI_A).model.setpoint_w is None

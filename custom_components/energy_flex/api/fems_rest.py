@@ -4,6 +4,12 @@ Reads are one regex GET per poll on the read port with the read (guest) password
 writes are POSTs on the write port with the write (owner) password. Both firmware error
 generations (<= 2025.3: 401/400 with JSON-RPC bodies, >= 2025.4: HTTP 500 pages) are
 understood; see `fems-openems-api-notes.md` §1.9.
+
+An HTTP 500 alone proves nothing: a firmware restart or an overloaded FEMS answers every
+request with one for a while. Credentials count as rejected only on specific evidence,
+seen on the failed request and again on a probe of a channel that always exists: the
+old generation's 401 (JSON-RPC 1003), or a 500 whose answer says "Authentication
+failed". Anything else is a connection problem that clears by itself.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 import aiohttp
 
@@ -20,6 +26,7 @@ from .errors import (
     ApiConnectionError,
     ApiResponseError,
     ApiWriteRejectedError,
+    EnergyFlexApiError,
     WriteRejectedReason,
 )
 from .fems import (
@@ -70,9 +77,15 @@ _PROBE_PATH: Final = "/rest/channel/_sum/State"
 # A poll answer is ~5 KB; anything far larger is not a FEMS answer we asked for.
 _MAX_BODY_BYTES: Final = 256 * 1024
 _TIMEOUT: Final = aiohttp.ClientTimeout(total=10)
+# How much of an error answer is searched for the markers below.
+_ERROR_TEXT_BYTES: Final = 4096
 # Role errors carry these words in both generations (JSON-RPC 1002 and the Jetty page).
 _ROLE_MARKERS: Final = ("1002", "denied for user with role")
 _READ_ONLY_MARKERS: Final = ("read-only mode",)
+# OpenEMS `COMMON_AUTHENTICATION_FAILED`: JSON-RPC 1003 (<= 2025.3) and its message,
+# which Jetty 12 puts into the 500 page in HTML, JSON or text alike (>= 2025.4).
+_AUTHENTICATION_FAILED_CODE: Final = 1003
+_AUTHENTICATION_FAILED_TEXT: Final = "authentication failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +124,7 @@ class FemsRestClient:
         if status == 404:
             # Nothing matched: not an OpenEMS REST API, or every component is disabled.
             raise ApiResponseError("no FEMS channel matched")
-        await self._raise_for_read_failure(status)
-        raise ApiResponseError(f"unexpected status {status}")  # pragma: no cover
+        raise await self._read_failure(status, body)
 
     async def async_set_channel(self, channel: str, value: float | None) -> None:
         """Write one `ess0` channel; `None` releases it at once (§1.7)."""
@@ -140,31 +152,34 @@ class FemsRestClient:
     def _write_url(self, path: str) -> str:
         return f"http://{self._endpoint.host}:{self._endpoint.write_port}{path}"
 
-    async def _raise_for_read_failure(self, status: int) -> None:
-        # 401 (<= 2025.3) is always authentication. 500 (>= 2025.4) is authentication
-        # only if a probe of a channel that always exists fails too (§1.9).
-        if status == 401:
-            raise ApiAuthError
-        if status == 500:
-            probe_status, _ = await self._request(
+    async def _read_failure(self, status: int, body: bytes) -> EnergyFlexApiError:
+        # Only evidence of rejected credentials, seen again on the probe, is auth (§1.9);
+        # a 500 page from a restarting or overloaded FEMS is not.
+        if _says_authentication_failed(status, body):
+            probe_status, probe_body = await self._request(
                 "GET", self._read_url(_PROBE_PATH), self._read_auth
             )
-            if probe_status in (401, 500):
-                raise ApiAuthError
-        raise ApiConnectionError(f"FEMS answered HTTP {status}")
+            if _says_authentication_failed(probe_status, probe_body):
+                return ApiAuthError()
+        return ApiConnectionError(f"FEMS answered HTTP {status}")
 
-    async def _raise_for_write_failure(self, status: int, body: bytes, auth: str) -> None:
+    async def _raise_for_write_failure(self, status: int, body: bytes, auth: str) -> NoReturn:
         if status not in (400, 401, 500):
             raise ApiConnectionError(f"FEMS answered HTTP {status}")
         # Is the write password valid at all? A GET with it tells, on either port.
-        probe_status, _ = await self._request("GET", self._write_url(_PROBE_PATH), auth)
-        if probe_status in (401, 500):
+        probe_status, probe_body = await self._request("GET", self._write_url(_PROBE_PATH), auth)
+        if _says_authentication_failed(status, body) and _says_authentication_failed(
+            probe_status, probe_body
+        ):
             raise ApiAuthError
-        text = body[:4096].decode("utf-8", "replace").lower()
+        text = _error_text(body)
         if any(marker in text for marker in _READ_ONLY_MARKERS):
             raise ApiWriteRejectedError(WriteRejectedReason.READ_ONLY_API)
         if any(marker in text for marker in _ROLE_MARKERS):
             raise ApiWriteRejectedError(WriteRejectedReason.ROLE_TOO_LOW)
+        if probe_status != 200:
+            # The FEMS fails reads as well: a glitch, not a refusal of this write.
+            raise ApiConnectionError(f"FEMS answered HTTP {status}")
         raise ApiWriteRejectedError(WriteRejectedReason.NOT_ACCEPTED)
 
     async def _request(
@@ -185,6 +200,32 @@ class FemsRestClient:
             max_body_bytes=_MAX_BODY_BYTES,
         )
         return answer.status, answer.body
+
+
+def _error_text(body: bytes) -> str:
+    """The start of an error answer, lower case; any bytes decode (the markers are ASCII)."""
+    return body[:_ERROR_TEXT_BYTES].decode("latin-1").lower()
+
+
+def _says_authentication_failed(status: int, body: bytes) -> bool:
+    """Whether an answer is the FEMS rejecting the credentials, in either generation."""
+    if status == 200:
+        return False
+    if status == 401:
+        return True  # <= 2025.3 answers 401 only for JSON-RPC 1003
+    if _AUTHENTICATION_FAILED_TEXT in _error_text(body):
+        return True
+    return _jsonrpc_error_code(body) == _AUTHENTICATION_FAILED_CODE
+
+
+def _jsonrpc_error_code(body: bytes) -> int | None:
+    try:
+        decoded = json.loads(body[:_ERROR_TEXT_BYTES])
+    except ValueError, UnicodeDecodeError:
+        return None
+    error = decoded.get("error") if isinstance(decoded, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def _basic_auth(password: str) -> str:

@@ -100,13 +100,27 @@ class ControlInstructions:
 
     control_mode: ControlMode | None = None
     # W in FlexConnect's sign: positive CHARGES the battery, negative discharges it.
+    # `None` when the answer left it out (shown as unknown) or sent no scaled number.
     setpoint_power: float | None = None
     timestamp_ms: int | None = None
     control_state: ControlState | None = None  # only in the current instructions
+    # The answer left `setpointPower` out: to ProtoJSON that is a zero, not an unknown.
+    setpoint_omitted: bool = False
+
+    @property
+    def command_setpoint(self) -> float | None:
+        """The setpoint as the command carries it, with ProtoJSON's default applied.
+
+        An omitted scaled number is 0, so AUTO with `{}` and AUTO without the field are
+        the same command. One that was sent but is not a number stays unknown.
+        """
+        if self.setpoint_power is None and self.setpoint_omitted:
+            return 0.0
+        return self.setpoint_power
 
     def same_command(self, mode: ControlMode | None, setpoint_power: float | None) -> bool:
-        """Whether these instructions carry that mode and setpoint."""
-        return self.control_mode == mode and self.setpoint_power == setpoint_power
+        """Whether these instructions carry that mode and setpoint (defaults applied)."""
+        return self.control_mode == mode and self.command_setpoint == setpoint_power
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,7 +143,7 @@ class BatteryControl:
             return True
         if current is None:
             return False
-        if not current.same_command(desired.control_mode, desired.setpoint_power):
+        if not current.same_command(desired.control_mode, desired.command_setpoint):
             return False
         if desired.timestamp_ms is None or current.timestamp_ms is None:
             return True
@@ -340,9 +354,12 @@ class FlexConnectClient:
         raw = answer.get(key)
         if not isinstance(raw, dict):
             return None
+        setpoint = raw.get("setpointPower")
         return ControlInstructions(
             control_mode=self._enum(raw, "controlMode", ControlMode, unknown, key),
-            setpoint_power=decode_scaled(raw.get("setpointPower")),
+            setpoint_power=decode_scaled(setpoint),
+            # Absent, or JSON null: both mean "not set" in ProtoJSON.
+            setpoint_omitted=setpoint is None,
             timestamp_ms=decode_int64(raw.get("timestamp")),
             control_state=self._enum(raw, "controlState", ControlState, unknown, key),
         )

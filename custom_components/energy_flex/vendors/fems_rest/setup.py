@@ -24,6 +24,7 @@ from ...const import (
     CONF_WRITE_PORT,
     CONNECTION_FEMS_REST,
     LOCAL_POLL_INTERVAL,
+    MAX_POLL_BACKOFF,
 )
 from ...coordinator import (
     EnergyFlexConfigEntry,
@@ -104,7 +105,12 @@ class FemsRestVendor(Vendor):
         """One device; control only with a write password."""
         client = FemsRestClient(async_get_clientsession(hass), _endpoint(entry.data))
         coordinator: EnergyFlexCoordinator[Any] = EnergyFlexCoordinator(
-            hass, entry, fetch=client.async_get_snapshot, update_interval=LOCAL_POLL_INTERVAL
+            hass,
+            entry,
+            fetch=client.async_get_snapshot,
+            update_interval=LOCAL_POLL_INTERVAL,
+            # A FEMS that answers 500s (restarting, overloaded) gets room to recover.
+            max_backoff=MAX_POLL_BACKOFF,
         )
         await coordinator.async_config_entry_first_refresh()
         return fems_runtime(

@@ -158,7 +158,8 @@ def _applied(command: PendingCommand, control: BatteryControl) -> bool:
     """The battery applies our command: it is current and nothing newer is pending.
 
     Only the current instructions settle a command. One that another client replaced
-    before it applied is never settled: it is reported late, which it is.
+    before it applied is never settled: it is reported late, which it is. Setpoints are
+    compared with ProtoJSON's default applied: an omitted `setpointPower` is 0 W.
     """
     current = control.current
     if current is None or not control.applied:

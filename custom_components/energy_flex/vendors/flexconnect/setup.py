@@ -78,6 +78,11 @@ def _battery_data(ski: str) -> Callable[[Mapping[str, FlexConnectBatteryData]], 
     return lambda data: data.get(ski)
 
 
+def _battery_answered(ski: str) -> Callable[[Mapping[str, FlexConnectBatteryData]], bool]:
+    """Whether one battery answered the last poll (its pending release can go out)."""
+    return lambda data: ski in data
+
+
 def _configured_skis(hass: HomeAssistant, except_unique_id: str) -> set[str]:
     """SKIs of every other FlexConnect entry."""
     skis: set[str] = set()
@@ -215,7 +220,13 @@ class FlexConnectVendor(Vendor):
                         configuration_url=f"{client.base_url}/ui",
                     ),
                     data=_battery_data(ski),
-                    controller=build_controller(hass, coordinator, adapter, storage_key),
+                    controller=build_controller(
+                        hass,
+                        coordinator,
+                        adapter,
+                        storage_key,
+                        answered=_battery_answered(ski),
+                    ),
                 )
             )
 

@@ -203,7 +203,8 @@ def _release_if_left_in_manual_mode(
 
     The controller releases what it stored; if it stored nothing, Home Assistant stopped
     between switching the unit to manual and storing the command (or a release failed),
-    and the unit would otherwise keep the last setpoint.
+    and the unit would otherwise keep the last setpoint. If the unit does not answer now,
+    the release is finished after the next poll it answers.
     """
     unsubscribe: Callable[[], None] | None = None
 
@@ -223,6 +224,6 @@ def _release_if_left_in_manual_mode(
 
 async def _release(controller: SetpointController) -> None:
     try:
-        await controller.async_release()
+        await controller.async_release(keep_trying=True)
     except HomeAssistantError as err:
         _LOGGER.warning("Could not hand the sonnenBatterie back: %s", err)
