@@ -18,7 +18,8 @@ from custom_components.energy_flex.api.errors import (
 )
 from custom_components.energy_flex.api.fems import FemsGridMode, FemsState
 from custom_components.energy_flex.api.fems_rest import FemsRestClient, FemsRestEndpoint
-from simulators.fems_rest import FemsRestSimulator, errors
+from simulators.fems import errors
+from simulators.fems_rest import FemsRestSimulator
 
 from .conftest import READ_PASSWORD, WRITE_PASSWORD, make_simulator
 

@@ -23,7 +23,8 @@ from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.energy_flex.const import DOMAIN
-from simulators.fems_rest import FemsRestSimulator, errors
+from simulators.fems import errors
+from simulators.fems_rest import FemsRestSimulator
 
 from .conftest import make_simulator, setup_fems_entry
 

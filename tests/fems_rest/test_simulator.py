@@ -12,7 +12,8 @@ import aiohttp
 import pytest
 
 from simulators.battery import BatteryModel, FixedProfile
-from simulators.fems_rest import FemsRestSimulator, errors
+from simulators.fems import errors
+from simulators.fems_rest import FemsRestSimulator
 
 SUM_POWERS = (
     "/rest/channel/_sum/"
