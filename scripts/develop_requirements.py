@@ -19,7 +19,6 @@ so that nothing is installed behind the project's back, and installs the project
 from __future__ import annotations
 
 import ast
-import inspect
 import json
 import re
 from collections.abc import Iterable
@@ -27,18 +26,51 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import homeassistant
-from homeassistant import bootstrap
-from homeassistant.helpers import service
+from homeassistant.const import BASE_PLATFORMS
 from homeassistant.requirements import DISCOVERY_INTEGRATIONS
 from homeassistant.util.package import is_installed
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 DEVELOP_REQUIREMENTS = REPOSITORY / "requirements_develop.txt"
-BUILT_IN = Path(homeassistant.__file__).parent / "components"
+HOME_ASSISTANT = Path(homeassistant.__file__).parent
+BUILT_IN = HOME_ASSISTANT / "components"
 CUSTOM = REPOSITORY / "custom_components"
-HA_CONSTRAINTS = Path(homeassistant.__file__).parent / "package_constraints.txt"
+HA_CONSTRAINTS = HOME_ASSISTANT / "package_constraints.txt"
+
+
+def _module_tree(relative_path: str) -> ast.Module:
+    # Read, not imported: importing homeassistant.bootstrap alone takes seconds of CPU,
+    # and scripts/develop runs this check on every start.
+    return ast.parse((HOME_ASSISTANT / relative_path).read_text())
+
+
+def _set_constant(tree: ast.Module, name: str) -> frozenset[str]:
+    """A module-level set of strings such as bootstrap.DEFAULT_INTEGRATIONS.
+
+    The literal may unpack `BASE_PLATFORMS - {...}` (bootstrap.py does); nothing else
+    is evaluated.
+    """
+    for node in tree.body:
+        target: ast.expr | None = None
+        value: ast.expr | None = None
+        if isinstance(node, ast.AnnAssign):
+            target, value = node.target, node.value
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        if isinstance(target, ast.Name) and target.id == name and value is not None:
+            code = compile(ast.Expression(value), "bootstrap.py", "eval")
+            names: set[str] = eval(  # noqa: S307
+                code, {"__builtins__": {}}, {"BASE_PLATFORMS": BASE_PLATFORMS}
+            )
+            return frozenset(names)
+    raise LookupError(name)
+
+
 # Home Assistant sets these up whatever configuration.yaml says (bootstrap.py).
-ALWAYS_LOADED = frozenset(bootstrap.DEFAULT_INTEGRATIONS | bootstrap.CORE_INTEGRATIONS)
+_BOOTSTRAP = _module_tree("bootstrap.py")
+ALWAYS_LOADED = _set_constant(_BOOTSTRAP, "DEFAULT_INTEGRATIONS") | _set_constant(
+    _BOOTSTRAP, "CORE_INTEGRATIONS"
+)
 
 
 @dataclass(frozen=True)
@@ -65,10 +97,14 @@ def service_description_components() -> set[str]:
     Read from `helpers.service._base_components` itself, so the list follows Home
     Assistant's version: `from homeassistant.components import ai_task, ...`.
     """
-    tree = ast.parse(inspect.getsource(service._base_components))
+    function = next(
+        node
+        for node in _module_tree("helpers/service.py").body
+        if isinstance(node, ast.FunctionDef) and node.name == "_base_components"
+    )
     return {
         alias.name
-        for node in ast.walk(tree)
+        for node in ast.walk(function)
         if isinstance(node, ast.ImportFrom) and node.module == "homeassistant.components"
         for alias in node.names
     }

@@ -104,3 +104,10 @@ def test_energy_flex_requirements_are_installed() -> None:
     assert manifest["requirements"]
     assert all(is_installed(requirement) for requirement in manifest["requirements"])
     assert "energy_flex" in requirement_closure({"energy_flex"})
+
+
+def test_always_loaded_read_from_source_equals_home_assistants() -> None:
+    """The fast reading of bootstrap.py gives what Home Assistant itself uses."""
+    from homeassistant import bootstrap  # noqa: PLC0415
+
+    assert ALWAYS_LOADED == bootstrap.DEFAULT_INTEGRATIONS | bootstrap.CORE_INTEGRATIONS
