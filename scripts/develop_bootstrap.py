@@ -128,7 +128,7 @@ async def check_frontend(ws: HassWebSocket) -> list[str]:
         try:
             results[command] = await ws.call(command)
         except CommandError as err:
-            problems.append(f"{command} failed: {err.code}: {err}")
+            problems.append(str(err))  # "<command>: <code>: <message>"
     if (config := results.get("get_config")) is not None:
         if config.get("recovery_mode"):
             problems.append("Home Assistant runs in recovery mode (the frontend did not load)")
@@ -505,9 +505,10 @@ class Bootstrap:
             await self.login()
         _log("waiting until Home Assistant has started ...")
         await self.wait_running()
-        await self.remove_onboarding_extras()
         await self.ensure_entries()
         await self.wait_entries_settled()
+        # Late: onboarding adds them in background tasks.
+        await self.remove_onboarding_extras()
         if not await self.report_entries():
             _log("WARNING: Energy Flex did not load; see the log for why")
         assert self._token is not None  # login() or onboard() set it

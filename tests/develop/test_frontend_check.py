@@ -47,7 +47,7 @@ async def test_fails_when_get_services_fails(hass: HomeAssistant, ws: HassWebSoc
     websocket_api.async_register_command(hass, broken_get_services)
     problems = await check_frontend(ws)
     assert len(problems) == 1
-    assert problems[0].startswith("get_services failed: home_assistant_error")
+    assert problems[0].startswith("get_services: home_assistant_error: ")
     assert "hassil" in problems[0]
 
 
