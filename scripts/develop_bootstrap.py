@@ -6,6 +6,15 @@ vendor menu (FEMS REST, FEMS Modbus, sonnen, FlexConnect), each pointed at its s
 through the real config-flow API (the same calls the frontend makes): menu, then
 next_step_id, then the form. A connection that already has an entry is skipped, so this
 is safe to run again on an already prepared config directory.
+
+Then, over the websocket API: fills in the Energy dashboard (`energy/save_prefs`) and
+creates the "Energy Flex" dashboard (`lovelace/dashboards/create`, `lovelace/config/save`)
+when they are not there yet, and finally makes the calls the frontend makes first
+(`get_config`, `get_services`, `get_states`); scripts/develop prints the URL only when
+they all succeed.
+
+`--check-requirements` only tells, before Home Assistant starts, whether an integration
+of configuration.yaml needs a package that is not installed (see develop_requirements).
 """
 
 from __future__ import annotations
@@ -14,18 +23,33 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import yaml  # type: ignore[import-untyped]
+
+from scripts.develop_dashboard import (
+    DASHBOARD_ICON,
+    DASHBOARD_TITLE,
+    DASHBOARD_URL_PATH,
+    DeviceEntities,
+    build_dashboard,
+    build_energy_prefs,
+    devices_from_registry,
+)
 
 NAME = "Dev"
 USERNAME = "dev"
 PASSWORD = "dev-password"
 ONBOARDING_STEPS = {"user", "core_config", "analytics", "integration"}
 DOMAIN = "energy_flex"
+# Onboarding adds these (weather, radio, text-to-speech: onboarding/views.py); they reach
+# the internet and need packages the development Home Assistant does not install.
+ONBOARDING_EXTRAS = frozenset({"google_translate", "met", "radio_browser"})
 # The FlexConnect simulator's default batteries (simulators/flexconnect/simulator.py DEFAULT_SKIS);
 # scripts/develop passes the same SKIs to the simulator and to this script.
 DEFAULT_FLEXCONNECT_SKIS = (
@@ -36,6 +60,135 @@ DEFAULT_FLEXCONNECT_SKIS = (
 
 class BootstrapError(Exception):
     """Something answered unexpectedly; the message says what."""
+
+
+class CommandError(BootstrapError):
+    """Home Assistant answered a websocket command with an error."""
+
+    def __init__(self, command: str, code: str, message: str) -> None:
+        """Keep the command and Home Assistant's error code for the caller."""
+        super().__init__(f"{command}: {code}: {message}")
+        self.command = command
+        self.code = code
+
+
+class HassWebSocket:
+    """Commands over an authenticated connection to Home Assistant's websocket API."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, *, timeout: float = 60) -> None:
+        """Wrap a connection that has passed the auth phase."""
+        self._ws = ws
+        self._timeout = timeout
+        self._next_id = 0
+
+    @classmethod
+    async def connect(cls, session: aiohttp.ClientSession, url: str, token: str) -> HassWebSocket:
+        """Open `<url>/api/websocket` and authenticate with an access token."""
+        ws_url = url.rstrip("/").replace("http", "ws", 1) + "/api/websocket"
+        ws = await session.ws_connect(ws_url)
+        hello = await ws.receive_json()
+        if hello.get("type") != "auth_required":
+            raise BootstrapError(f"websocket: expected auth_required, got {hello}")
+        await ws.send_json({"type": "auth", "access_token": token})
+        answer = await ws.receive_json()
+        if answer.get("type") != "auth_ok":
+            raise BootstrapError(f"websocket: authentication failed: {answer}")
+        return cls(ws)
+
+    async def call(self, command: str, **payload: Any) -> Any:
+        """Send one command and return its result; raise CommandError on an error."""
+        self._next_id += 1
+        msg_id = self._next_id
+        await self._ws.send_json({"id": msg_id, "type": command, **payload})
+        async with asyncio.timeout(self._timeout):
+            while True:
+                answer = await self._ws.receive_json()
+                if answer.get("id") == msg_id and answer.get("type") == "result":
+                    break
+        if not answer.get("success"):
+            error = answer.get("error") or {}
+            raise CommandError(command, error.get("code", "?"), error.get("message", "?"))
+        return answer.get("result")
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self._ws.close()
+
+
+# The calls the frontend makes as soon as it has a connection; any failure leaves it on
+# "Loading…" (the symptom scripts/develop used to miss).
+FRONTEND_FIRST_CALLS = ("get_config", "get_services", "get_states")
+
+
+async def check_frontend(ws: HassWebSocket) -> list[str]:
+    """Make the frontend's first calls; what failed, one line each (empty: all fine)."""
+    problems: list[str] = []
+    results: dict[str, Any] = {}
+    for command in FRONTEND_FIRST_CALLS:
+        try:
+            results[command] = await ws.call(command)
+        except CommandError as err:
+            problems.append(str(err))  # "<command>: <code>: <message>"
+    if (config := results.get("get_config")) is not None:
+        if config.get("recovery_mode"):
+            problems.append("Home Assistant runs in recovery mode (the frontend did not load)")
+        if config.get("state") != "RUNNING":
+            problems.append(f"Home Assistant is {config.get('state')}, not RUNNING")
+    if "get_services" in results and not isinstance(results["get_services"], dict):
+        problems.append("get_services did not answer with the services")
+    if "get_states" in results and not isinstance(results["get_states"], list):
+        problems.append("get_states did not answer with the states")
+    return problems
+
+
+async def fetch_devices(ws: HassWebSocket) -> list[DeviceEntities]:
+    """Energy Flex devices and their entities, from Home Assistant's registries."""
+    devices = await ws.call("config/device_registry/list")
+    entities = await ws.call("config/entity_registry/list")
+    return devices_from_registry(devices, entities)
+
+
+async def ensure_energy_prefs(ws: HassWebSocket, devices: list[DeviceEntities]) -> str:
+    """Fill in the Energy dashboard unless it has sources already; says what it did."""
+    try:
+        prefs = await ws.call("energy/get_prefs")
+    except CommandError as err:
+        if err.code != "not_found":
+            raise
+        prefs = None
+    if prefs and prefs.get("energy_sources"):
+        return "Energy dashboard already configured, left as it is"
+    if (new_prefs := build_energy_prefs(devices)) is None:
+        return "WARNING: no device has grid, solar and battery counters; Energy dashboard empty"
+    await ws.call("energy/save_prefs", **new_prefs)
+    source = new_prefs["energy_sources"][0]["stat_energy_from"]
+    return f"Energy dashboard configured (grid, solar, battery; grid import {source})"
+
+
+async def ensure_dashboard(ws: HassWebSocket, devices: list[DeviceEntities]) -> dict[str, Any]:
+    """Create and fill the "Energy Flex" dashboard unless it exists; return its config."""
+    dashboards = await ws.call("lovelace/dashboards/list")
+    if not any(board.get("url_path") == DASHBOARD_URL_PATH for board in dashboards):
+        await ws.call(
+            "lovelace/dashboards/create",
+            url_path=DASHBOARD_URL_PATH,
+            title=DASHBOARD_TITLE,
+            icon=DASHBOARD_ICON,
+            show_in_sidebar=True,
+            require_admin=False,
+        )
+    try:
+        stored: dict[str, Any] = await ws.call("lovelace/config", url_path=DASHBOARD_URL_PATH)
+    except CommandError as err:
+        if err.code != "config_not_found":
+            raise
+    else:
+        _log(f"dashboard {DASHBOARD_TITLE!r} already has a config, left as it is")
+        return stored
+    config = build_dashboard(devices)
+    await ws.call("lovelace/config/save", url_path=DASHBOARD_URL_PATH, config=config)
+    _log(f"dashboard {DASHBOARD_TITLE!r} created with {len(devices)} device section(s)")
+    return config
 
 
 def _log(message: str) -> None:
@@ -50,6 +203,19 @@ def _alive(pid: int | None) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def _missing_modules(log: Path | None) -> list[str]:
+    """The imports Home Assistant's log says failed: the usual cause of a failing call."""
+    if log is None or not log.is_file():
+        return []
+    names = dict.fromkeys(re.findall(r"No module named '([^']+)'", log.read_text(errors="replace")))
+    if not names:
+        return []
+    return [
+        f"Home Assistant's log ({log}): No module named {', '.join(map(repr, names))}; "
+        "requirements_develop.txt must pin the packages Home Assistant imports"
+    ]
 
 
 def _onboarded_on_disk(config: Path) -> bool:
@@ -273,6 +439,16 @@ class Bootstrap:
         async with self._session.delete(self._base + path, headers=headers):
             pass
 
+    async def remove_onboarding_extras(self) -> None:
+        """Delete the entries onboarding added that this Home Assistant does not run."""
+        entries = await self._request("GET", "/api/config/config_entries/entry")
+        for entry in entries:
+            if entry["domain"] in ONBOARDING_EXTRAS:
+                await self._request(
+                    "DELETE", f"/api/config/config_entries/entry/{entry['entry_id']}"
+                )
+                _log(f"removed {entry['domain']} entry {entry['title']!r} (added by onboarding)")
+
     async def ensure_entries(self) -> None:
         """Add an entry for each menu connection that has none; raise if a flow fails."""
         configured = {entry["connection"] for entry in await self._entries()}
@@ -330,8 +506,42 @@ class Bootstrap:
         _log("waiting until Home Assistant has started ...")
         await self.wait_running()
         await self.ensure_entries()
+        await self.wait_entries_settled()
+        # Late: onboarding adds them in background tasks.
+        await self.remove_onboarding_extras()
         if not await self.report_entries():
             _log("WARNING: Energy Flex did not load; see the log for why")
+        assert self._token is not None  # login() or onboard() set it
+        ws = await HassWebSocket.connect(self._session, self._base, self._token)
+        try:
+            await self.show(ws)
+            _log("checking the calls the frontend makes first ...")
+            if problems := await check_frontend(ws):
+                problems += _missing_modules(self._args.hass_log)
+                raise BootstrapError("the frontend would not load:\n  " + "\n  ".join(problems))
+            _log(f"frontend check passed ({', '.join(FRONTEND_FIRST_CALLS)})")
+        finally:
+            await ws.close()
+
+    async def wait_entries_settled(self) -> None:
+        """Wait until no Energy Flex entry is still being set up (their entities exist)."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            states = {entry["state"] for entry in await self._entries()}
+            if not states & {"setup_in_progress", "not_loaded"}:
+                return
+            await asyncio.sleep(0.5)
+
+    async def show(self, ws: HassWebSocket) -> None:
+        """The Energy dashboard and the "Energy Flex" dashboard, from the registries."""
+        devices = await fetch_devices(ws)
+        _log(await ensure_energy_prefs(ws, devices))
+        config = await ensure_dashboard(ws, devices)
+        if self._args.dashboard_yaml is not None:
+            # The generated config, for docs/dashboard.yaml (entity ids as assigned here).
+            self._args.dashboard_yaml.write_text(
+                yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+            )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -352,7 +562,48 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SKI",
         help="a FlexConnect simulator battery (repeat; default: the simulator's two)",
     )
+    parser.add_argument("--hass-log", type=Path, help="Home Assistant's output, for hints")
+    parser.add_argument(
+        "--dashboard-yaml", type=Path, help="also write the dashboard's config to this file"
+    )
+    parser.add_argument("--quiet", action="store_true", help="with --check-requirements")
+    parser.add_argument(
+        "--check-requirements",
+        action="store_true",
+        help="only check that no integration of <config>/configuration.yaml needs a "
+        "package that is not installed, then exit",
+    )
     return parser
+
+
+def check_requirements(config: Path, *, quiet: bool = False) -> int:
+    """0 when Home Assistant will find every package it needs installed; else say which."""
+    # Imports Home Assistant: only this mode needs it.
+    from scripts.develop_requirements import (  # noqa: PLC0415
+        DEVELOP_REQUIREMENTS,
+        canonical,
+        develop_pins,
+        needed_domains,
+        unmet_requirements,
+    )
+
+    missing = unmet_requirements(needed_domains(config))
+    if quiet:
+        return 1 if missing else 0
+    pins = develop_pins()
+    for unmet in missing:
+        name = canonical(unmet.requirement.split("==", 1)[0])
+        where = (
+            f"pinned in {DEVELOP_REQUIREMENTS.name}"
+            if pins.get(name) == unmet.requirement
+            else f"add it to {DEVELOP_REQUIREMENTS.name}"
+        )
+        print(
+            f"develop: Home Assistant's {unmet.integration} needs {unmet.requirement}, "
+            f"which is not installed in .venv ({where})",
+            file=sys.stderr,
+        )
+    return 1 if missing else 0
 
 
 async def _main(args: argparse.Namespace) -> int:
@@ -368,6 +619,9 @@ async def _main(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     try:
-        sys.exit(asyncio.run(_main(_parser().parse_args())))
+        arguments = _parser().parse_args()
+        if arguments.check_requirements:
+            sys.exit(check_requirements(arguments.config, quiet=arguments.quiet))
+        sys.exit(asyncio.run(_main(arguments)))
     except KeyboardInterrupt:
         sys.exit(130)
