@@ -15,6 +15,7 @@ they all succeed.
 
 `--check-requirements` only tells, before Home Assistant starts, whether an integration
 of configuration.yaml needs a package that is not installed (see develop_requirements).
+`--write-http-config PORT` writes Home Assistant's HTTP settings before it starts.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import os
 import re
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -544,6 +546,42 @@ class Bootstrap:
             )
 
 
+def http_store(port: int, *, created_at: str) -> dict[str, Any]:
+    """Home Assistant's HTTP settings store (`.storage/http`): loopback only, on `port`.
+
+    Since Home Assistant 2026.10 an `http:` block in configuration.yaml is migrated into
+    this store as a *pending* trial that reverts (and restarts Home Assistant) unless
+    someone confirms it in the UI within 5 minutes, and is ignored after that. So the
+    development setup writes the confirmed (stable) settings itself, before every start.
+    """
+    stable = {
+        "server_host": ["127.0.0.1"],  # the dev login (dev / dev-password) is public
+        "server_port": port,
+        "cors_allowed_origins": ["https://cast.home-assistant.io"],
+        "login_attempts_threshold": -1,
+        "ip_ban_enabled": True,
+        "ssl_profile": "modern",
+        "use_x_frame_options": True,
+        "created_at": created_at,
+        "error": None,
+        "error_message": None,
+    }
+    return {
+        "version": 2,
+        "minor_version": 2,
+        "key": "http",
+        "data": {"stable": stable, "pending": None, "yaml_migration_done": True},
+    }
+
+
+def write_http_config(config: Path, port: int) -> None:
+    """Write `http_store` into `config` (Home Assistant must not be running)."""
+    storage = config / ".storage"
+    storage.mkdir(parents=True, exist_ok=True)
+    created_at = datetime.now(UTC).isoformat()
+    (storage / "http").write_text(json.dumps(http_store(port, created_at=created_at), indent=2))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8123")
@@ -567,6 +605,12 @@ def _parser() -> argparse.ArgumentParser:
         "--dashboard-yaml", type=Path, help="also write the dashboard's config to this file"
     )
     parser.add_argument("--quiet", action="store_true", help="with --check-requirements")
+    parser.add_argument(
+        "--write-http-config",
+        type=int,
+        metavar="PORT",
+        help="only write Home Assistant's HTTP settings (loopback, PORT) into <config>, then exit",
+    )
     parser.add_argument(
         "--check-requirements",
         action="store_true",
@@ -620,6 +664,9 @@ async def _main(args: argparse.Namespace) -> int:
 if __name__ == "__main__":
     try:
         arguments = _parser().parse_args()
+        if arguments.write_http_config is not None:
+            write_http_config(arguments.config, arguments.write_http_config)
+            sys.exit(0)
         if arguments.check_requirements:
             sys.exit(check_requirements(arguments.config, quiet=arguments.quiet))
         sys.exit(asyncio.run(_main(arguments)))

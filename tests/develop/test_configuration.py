@@ -27,7 +27,7 @@ def test_configuration_lists_only_what_the_demo_needs() -> None:
     """No default_config (its run-time installs broke the UI); the demo's integrations."""
     configured = configured_domains(CONFIG)
     assert "default_config" not in configured
-    assert {"frontend", "energy", "lovelace", "history", "recorder", "http"} <= configured
+    assert {"frontend", "energy", "lovelace", "history", "recorder"} <= configured
     # Every listed integration exists in this Home Assistant.
     for domain in configured:
         assert (BUILT_IN / domain / "manifest.json").is_file(), domain
