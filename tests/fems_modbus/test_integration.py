@@ -57,7 +57,7 @@ from .conftest import (
 )
 
 PREFIX = "fems_ems0042123_"
-SETPOINT = f"number.{PREFIX}battery_power_setpoint_discharge_charge"
+SETPOINT = f"number.{PREFIX}battery_power_setpoint"
 RELEASE = f"button.{PREFIX}release_control"
 ACTIVE = f"binary_sensor.{PREFIX}control_active"
 EQUALS = "ess0/SetActivePowerEquals"
@@ -339,10 +339,10 @@ async def test_values_and_signs(
 ) -> None:
     """Each sensor shows the battery's value in Home Assistant's signs."""
     assert float(sensor(hass, "state_of_charge")) == 50
-    assert float(sensor(hass, "battery_power_discharge_charge")) == -1000  # PV surplus charges
+    assert float(sensor(hass, "battery_power")) == -1000  # PV surplus charges
     assert float(sensor(hass, "battery_charge_power")) == 1000
     assert float(sensor(hass, "battery_discharge_power")) == 0
-    assert float(sensor(hass, "grid_power_import_export")) == 0
+    assert float(sensor(hass, "grid_power")) == 0
     assert float(sensor(hass, "production_power")) == 2000
     assert float(sensor(hass, "consumption_power")) == 1000
     assert float(sensor(hass, "usable_capacity")) == 10
@@ -353,8 +353,8 @@ async def test_values_and_signs(
     sim.overrides["_sum/GridActivePower"] = 1234
     sim.overrides["_sum/EssDischargePower"] = 800
     await entry.runtime_data.coordinator.async_refresh()
-    assert float(sensor(hass, "grid_power_import_export")) == 1234
-    assert float(sensor(hass, "battery_power_discharge_charge")) == 800
+    assert float(sensor(hass, "grid_power")) == 1234
+    assert float(sensor(hass, "battery_power")) == 800
 
 
 async def test_undefined_values_are_unknown(
@@ -366,7 +366,7 @@ async def test_undefined_values_are_unknown(
     await entry.runtime_data.coordinator.async_refresh()
     for key in (
         "state_of_charge",
-        "grid_power_import_export",
+        "grid_power",
         "battery_charged_energy",
         "grid_mode",
         "usable_capacity",
@@ -459,7 +459,7 @@ async def test_positive_setpoint_discharges(
     assert sim.battery.setpoint_w == 3000
     clock.advance(1)  # the next controller cycle
     await entry.runtime_data.coordinator.async_refresh()
-    assert float(sensor(hass, "battery_power_discharge_charge")) == 3000
+    assert float(sensor(hass, "battery_power")) == 3000
     assert hass.states.get(SETPOINT).state == "3000.0"  # type: ignore[union-attr]
     assert hass.states.get(ACTIVE).state == STATE_ON  # type: ignore[union-attr]
 
@@ -474,7 +474,7 @@ async def test_negative_setpoint_charges(
     assert writes(sim) == [-2500.0]
     clock.advance(1)
     await entry.runtime_data.coordinator.async_refresh()
-    assert float(sensor(hass, "battery_power_discharge_charge")) == -2500
+    assert float(sensor(hass, "battery_power")) == -2500
 
 
 async def test_out_of_range_is_refused_with_nothing_written(

@@ -75,7 +75,7 @@ async def test_user_flow_read_only(hass: HomeAssistant, fems: FemsRestSimulator)
     assert CONF_WRITE_PASSWORD not in result["data"]
     assert len(fems.writes.records) == 0
     await hass.async_block_till_done()
-    assert hass.states.get("number.fems_fems12345_battery_power_setpoint_discharge_charge") is None
+    assert hass.states.get("number.fems_fems12345_battery_power_setpoint") is None
 
 
 @pytest.mark.parametrize(

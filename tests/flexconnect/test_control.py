@@ -41,9 +41,9 @@ from simulators.flexconnect.battery import ControlMode, Instructions
 
 from .conftest import SKI_A, SKI_B, add_entry, entity_id, setup_entry
 
-NUMBER = entity_id("number", "battery_power_setpoint_discharge_charge")
-REQUESTED = entity_id("sensor", "requested_power_setpoint_discharge_charge")
-APPLIED = entity_id("sensor", "applied_power_setpoint_discharge_charge")
+NUMBER = entity_id("number", "battery_power_setpoint")
+REQUESTED = entity_id("sensor", "requested_power_setpoint")
+APPLIED = entity_id("sensor", "applied_power_setpoint")
 REQUESTED_MODE = entity_id("sensor", "requested_control_mode")
 APPLIED_MODE = entity_id("sensor", "applied_control_mode")
 PENDING = entity_id("binary_sensor", "command_pending")
@@ -510,9 +510,7 @@ async def test_offline_battery_refuses_commands(
     with pytest.raises(ServiceValidationError) as err:
         await controller.async_set(SetpointKind.BATTERY_POWER, 100)
     assert err.value.translation_key == "battery_unavailable"
-    await set_number(
-        hass, 100, entity_id("number", "battery_power_setpoint_discharge_charge", SKI_B)
-    )
+    await set_number(hass, 100, entity_id("number", "battery_power_setpoint", SKI_B))
     assert sent(flexconnect, SKI_B) == [(ControlMode.POWER, -100)]
     assert sent(flexconnect) == []
 
@@ -566,7 +564,7 @@ async def test_command_to_a_battery_missing_from_the_last_poll(
     hass: HomeAssistant, flexconnect: FlexConnectSimulator, flexconnect_entry: MockConfigEntry
 ) -> None:
     """A battery that dropped out of the last poll still gets its release tracked."""
-    number_b = entity_id("number", "battery_power_setpoint_discharge_charge", SKI_B)
+    number_b = entity_id("number", "battery_power_setpoint", SKI_B)
     await set_number(hass, 300, number_b)
     coordinator = flexconnect_entry.runtime_data.coordinator
     coordinator.data = {SKI_A: coordinator.data[SKI_A]}

@@ -51,13 +51,13 @@ async def test_values_follow_the_battery(
     assert state(hass, "sensor", "control_state") == "auto_controlled"
     assert state(hass, "sensor", "applied_control_mode") == "auto"
     assert state(hass, "sensor", "requested_control_mode") == "auto"
-    assert state(hass, "sensor", "applied_power_setpoint_discharge_charge") == "0.0"
-    assert state(hass, "sensor", "requested_power_setpoint_discharge_charge") == "0.0"
+    assert state(hass, "sensor", "applied_power_setpoint") == "0.0"
+    assert state(hass, "sensor", "requested_power_setpoint") == "0.0"
     assert state(hass, "binary_sensor", "battery_problem") == STATE_OFF
     assert state(hass, "binary_sensor", "command_pending") == STATE_OFF
     assert state(hass, "binary_sensor", "control_active") == STATE_OFF
     assert state(hass, "select", "control_mode") == "auto"
-    assert state(hass, "number", "battery_power_setpoint_discharge_charge") == STATE_UNKNOWN
+    assert state(hass, "number", "battery_power_setpoint") == STATE_UNKNOWN
     flexconnect.battery(SKI_B).model.soc = 80
     await refresh(flexconnect_entry)
     assert float(state(hass, "sensor", "state_of_charge", SKI_B)) == pytest.approx(80, abs=0.1)
@@ -135,7 +135,7 @@ async def test_one_battery_offline(
         await refresh(flexconnect_entry)
     assert state(hass, "sensor", "state_of_charge") == STATE_UNAVAILABLE
     assert state(hass, "select", "control_mode") == STATE_UNAVAILABLE
-    assert state(hass, "number", "battery_power_setpoint_discharge_charge") == STATE_UNAVAILABLE
+    assert state(hass, "number", "battery_power_setpoint") == STATE_UNAVAILABLE
     # Our own state stays known.
     assert state(hass, "binary_sensor", "control_active") == STATE_OFF
     assert state(hass, "sensor", "state_of_charge", SKI_B) != STATE_UNAVAILABLE
@@ -217,7 +217,7 @@ async def test_diagnostics_name_no_battery_or_address(
     await hass.services.async_call(
         "number",
         "set_value",
-        {"entity_id": entity_id("number", "battery_power_setpoint_discharge_charge"), "value": 10},
+        {"entity_id": entity_id("number", "battery_power_setpoint"), "value": 10},
         blocking=True,
     )
     diagnostics: dict[str, Any] = await get_diagnostics_for_config_entry(
