@@ -122,7 +122,7 @@ async def test_flow_creates_entry_named_by_the_ems_serial(
     flow_id = await open_form(hass)
     result = await hass.config_entries.flow.async_configure(flow_id, form(sim))
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == TITLE
+    assert result["title"] == f"{TITLE} (local Modbus)"
     assert result["result"].unique_id == EMS_SERIAL
     assert result["data"] == {
         CONF_CONNECTION: "fems_modbus",
@@ -219,8 +219,8 @@ async def test_flow_unexpected_error(
 @pytest.mark.parametrize(
     ("ems_serial", "serial", "unique_id", "title"),
     [
-        (None, "FH10-2401-0815", "FH10-2401-0815", "FEMS FH10-2401-0815"),
-        (None, None, "127.0.0.1:{port}", "FEMS 127.0.0.1"),
+        (None, "FH10-2401-0815", "FH10-2401-0815", "FEMS FH10-2401-0815 (local Modbus)"),
+        (None, None, "127.0.0.1:{port}", "FEMS 127.0.0.1 (local Modbus)"),
     ],
 )
 async def test_identity_fallbacks(
@@ -378,14 +378,17 @@ async def test_undefined_values_are_unknown(
 async def test_device_info_from_meta(
     hass: HomeAssistant, entry: MockConfigEntry, device_registry: dr.DeviceRegistry
 ) -> None:
-    """Manufacturer, model, firmware and serial come from `_meta`."""
+    """Named as over REST; the product line, firmware and serial come from `_meta`."""
     device = device_registry.async_get_device_by_identifier((DOMAIN, EMS_SERIAL), entry.entry_id)
     assert device is not None
-    assert device.manufacturer == "FENECON GmbH"
-    assert device.model == "FEMS Home 10"
+    assert device.manufacturer == "FENECON"
+    assert device.model == "FEMS (local Modbus)"
+    assert device.model_id == "FEMS Home 10"
     assert device.sw_version == "2026.5.0"
     assert device.serial_number == EMS_SERIAL
-    assert device.name == TITLE
+    assert device.name == f"FEMS {EMS_SERIAL}"
+    # The FEMS web interface, not the Modbus port.
+    assert device.configuration_url == "http://127.0.0.1"
 
 
 async def test_offline_is_unavailable_and_recovers(

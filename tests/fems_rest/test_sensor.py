@@ -185,8 +185,11 @@ async def test_device_identity_is_the_hostname(
     """The device is identified by the FEMS hostname and carries its version."""
     device = device_registry.async_get_device_by_identifier((DOMAIN, HOSTNAME), fems_entry.entry_id)
     assert device is not None
-    assert device.manufacturer == "FENECON"
+    assert device.name == f"FEMS {HOSTNAME}"
+    assert (device.manufacturer, device.model) == ("FENECON", "FEMS (local REST)")
     assert device.sw_version == "2026.5.0"
+    # "Visit" opens the FEMS web interface on port 80, not the REST API's port 8084.
+    assert device.configuration_url == "http://127.0.0.1"
     entity = entity_registry.async_get(ENTITY + "state_of_charge")
     assert entity is not None
     assert entity.unique_id == f"{HOSTNAME}_state_of_charge"

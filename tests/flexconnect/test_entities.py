@@ -67,7 +67,7 @@ async def test_values_follow_the_battery(
 async def test_each_battery_is_a_device(
     hass: HomeAssistant, flexconnect_entry: MockConfigEntry, device_registry: dr.DeviceRegistry
 ) -> None:
-    """Identified by SKI, named by its start, linked to the client's page."""
+    """Identified by SKI, named by its start; no "Visit" link (no web interface)."""
     for ski in (SKI_A, SKI_B):
         device = device_registry.async_get_device_by_identifier(
             (DOMAIN, ski), flexconnect_entry.entry_id
@@ -76,8 +76,8 @@ async def test_each_battery_is_a_device(
         assert device.name == f"FlexConnect battery {ski[:8]}"
         assert device.serial_number == ski
         assert device.manufacturer == "FlexHome.Energy"
-        assert device.configuration_url is not None
-        assert device.configuration_url.endswith("/ui")
+        assert device.model == "Battery (FlexConnect)"
+        assert device.configuration_url is None
 
 
 async def test_unknown_enum_values_show_unknown(

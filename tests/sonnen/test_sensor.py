@@ -269,7 +269,10 @@ async def test_device_identity(
         (DOMAIN, SERIAL), sonnen_entry_loaded.entry_id
     )
     assert device is not None
-    assert (device.manufacturer, device.model) == ("sonnen", "sonnenBatterie")
+    assert device.name == f"sonnenBatterie {SERIAL}"
+    assert (device.manufacturer, device.model) == ("sonnen", "sonnenBatterie (local API v1)")
     assert device.serial_number == SERIAL
     assert device.sw_version == "1.14.5"
+    # The sonnen dashboard on port 80, not the JSON API on the configured port.
     assert device.configuration_url == "http://127.0.0.1"
+    assert str(sonnen_entry_loaded.data["port"]) not in device.configuration_url

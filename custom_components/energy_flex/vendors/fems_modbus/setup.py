@@ -7,7 +7,7 @@ Modbus client delivers a `FemsSnapshot` and writes the same ESS channels by name
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import probatio
 from homeassistant.const import CONF_HOST, CONF_PORT
@@ -25,8 +25,11 @@ from ...coordinator import (
     EnergyFlexCoordinator,
     EnergyFlexRuntime,
 )
-from ..base import FlowError, IdentifiedDevice, Vendor, host_port_fields, local_device_info
-from ..fems.runtime import fems_runtime, keepalive_options_schema
+from ..base import FlowError, IdentifiedDevice, Vendor, entry_title, host_port_fields
+from ..fems.runtime import fems_device_info, fems_runtime, keepalive_options_schema
+
+# How this entry reaches the FEMS, in titles and the device model (REST is the other).
+CONNECTION_LABEL: Final = "local Modbus"
 
 
 def _client(data: Mapping[str, Any]) -> FemsModbusClient:
@@ -69,8 +72,8 @@ class FemsModbusVendor(Vendor):
         # The EMS serial number names the FEMS; the battery's serial is second best.
         serial = table.meta.ems_serial_number or table.meta.serial_number
         if serial:
-            return IdentifiedDevice(serial, f"FEMS {serial}")
-        return IdentifiedDevice.by_address(data, "FEMS")
+            return IdentifiedDevice(serial, entry_title(f"FEMS {serial}", CONNECTION_LABEL))
+        return IdentifiedDevice.by_address(data, "FEMS", CONNECTION_LABEL)
 
     def options_schema(self, options: Mapping[str, Any]) -> probatio.Schema:
         """How often held setpoints are repeated (used with the read-write app only)."""
@@ -91,10 +94,12 @@ class FemsModbusVendor(Vendor):
             hass,
             entry,
             coordinator,
-            info=local_device_info(
+            info=fems_device_info(
                 entry,
-                manufacturer=meta.manufacturer or "FENECON",
-                model=meta.model or "FEMS",
+                identity=meta.ems_serial_number or meta.serial_number,
+                connection=CONNECTION_LABEL,
+                # The product line `_meta` names (e.g. "FEMS Home 10"); REST cannot read it.
+                model_id=meta.model,
                 sw_version=meta.version,
                 serial_number=meta.ems_serial_number or meta.serial_number,
             ),
