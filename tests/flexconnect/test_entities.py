@@ -8,9 +8,16 @@ from typing import Any
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.const import (
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+    EntityCategory,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -274,3 +281,28 @@ async def test_live_batteries_cannot_be_removed(
         )
         response = await client.receive_json()
         assert response["success"] is expected
+
+
+async def test_diagnostic_entities_have_their_category(
+    hass: HomeAssistant, flexconnect_entry: MockConfigEntry, entity_registry: er.EntityRegistry
+) -> None:
+    """What explains control is diagnostic; what the battery does is not."""
+    expected = {
+        ("sensor", "control_state"): EntityCategory.DIAGNOSTIC,
+        ("sensor", "current_control_mode"): EntityCategory.DIAGNOSTIC,
+        ("sensor", "desired_control_mode"): EntityCategory.DIAGNOSTIC,
+        ("sensor", "current_power_setpoint"): EntityCategory.DIAGNOSTIC,
+        ("sensor", "desired_power_setpoint"): EntityCategory.DIAGNOSTIC,
+        ("binary_sensor", "command_pending"): EntityCategory.DIAGNOSTIC,
+        ("binary_sensor", "command_not_applied"): EntityCategory.DIAGNOSTIC,
+        ("binary_sensor", "control_active"): EntityCategory.DIAGNOSTIC,
+        ("sensor", "state_of_charge"): None,
+        ("sensor", "state_of_operation"): None,
+        ("number", "battery_power_setpoint"): None,
+    }
+    for (platform, key), category in expected.items():
+        found = entity_registry.async_get_entity_id(platform, DOMAIN, f"{SKI_A}_{key}")
+        assert found is not None, key
+        entry = entity_registry.async_get(found)
+        assert entry is not None
+        assert entry.entity_category == category, key
