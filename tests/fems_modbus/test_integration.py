@@ -409,12 +409,28 @@ async def test_offline_is_unavailable_and_recovers(
 
 
 async def test_unreachable_at_start_retries_setup(hass: HomeAssistant, clock: FakeClock) -> None:
-    """Setup retries while the device cannot be reached."""
+    """The table read at setup: a connection error retries setup (test-before-setup)."""
     simulator = make_simulator(clock)
     await simulator.start()
     await simulator.stop()
     entry = await setup_entry(hass, simulator)
     assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.reason == "The device could not be reached"
+
+
+async def test_reset_table_at_start_retries_setup(hass: HomeAssistant, clock: FakeClock) -> None:
+    """A table reset by a missing component retries setup too, and recovers."""
+    async with make_simulator(clock) as simulator:
+        simulator.component_missing = True
+        entry = await setup_entry(hass, simulator)
+        assert entry.state is ConfigEntryState.SETUP_RETRY
+        assert entry.reason == "The device sent an answer that could not be read"
+        assert simulator.writes.records == []
+        simulator.component_missing = False
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.LOADED
+        assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_reconnects_in_home_assistant_after_idle_close(

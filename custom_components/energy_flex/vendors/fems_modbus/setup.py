@@ -12,12 +12,14 @@ from typing import Any, ClassVar, Final
 import probatio
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
 
-from ...api.errors import ApiResponseError
+from ...api.errors import ApiConnectionError, ApiResponseError, EnergyFlexApiError
 from ...api.fems_modbus import DEFAULT_PORT, FemsModbusClient
 from ...const import (
     CONF_READ_WRITE,
     CONNECTION_FEMS_MODBUS,
+    DOMAIN,
     LOCAL_POLL_INTERVAL,
 )
 from ...coordinator import (
@@ -85,11 +87,21 @@ class FemsModbusVendor(Vendor):
         """One device on one connection, closed with the entry; control only read-write."""
         client = _client(entry.data)
         entry.async_on_unload(client.async_close)
+        # Connect and walk the table first: the first refresh then reuses both, and a device
+        # that cannot be reached (or whose table is reset) retries setup like a failed poll.
+        try:
+            meta = (await client.async_get_table()).meta
+        except EnergyFlexApiError as err:
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect"
+                if isinstance(err, ApiConnectionError)
+                else "invalid_response",
+            ) from err
         coordinator: EnergyFlexCoordinator[Any] = EnergyFlexCoordinator(
             hass, entry, fetch=client.async_get_snapshot, update_interval=LOCAL_POLL_INTERVAL
         )
         await coordinator.async_config_entry_first_refresh()
-        meta = (await client.async_get_table()).meta
         return fems_runtime(
             hass,
             entry,
