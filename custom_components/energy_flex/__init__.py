@@ -13,6 +13,7 @@ from .binary_sensor import CONTROL_ACTIVE
 from .button import RELEASE_CONTROL
 from .const import CONF_CONNECTION, DOMAIN
 from .coordinator import EnergyFlexConfigEntry
+from .entity import device_has
 from .services import async_setup_services
 from .vendors import VENDORS
 
@@ -36,7 +37,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -
     """Connect, create the entities, then finish what was held before a restart."""
     vendor = VENDORS[entry.data[CONF_CONNECTION]]
     entry.runtime_data = await vendor.async_create_runtime(hass, entry)
-    _remove_stale_control_entities(hass, entry)
+    _remove_stale_entities(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     for device in entry.runtime_data.devices:
         if device.controller is not None:
@@ -44,28 +45,37 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -
     return True
 
 
-def _remove_stale_control_entities(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -> None:
-    """Drop control entities of devices that can no longer be controlled.
+def _remove_stale_entities(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -> None:
+    """Drop registry entries of entities the entry's devices no longer offer.
 
-    Reconfiguring from read-write to read-only (no write password, no read-write app)
-    would otherwise leave them behind as unavailable leftovers.
+    Control entities of devices that can no longer be controlled (reconfigured from
+    read-write to read-only) and sensors of values a device does not have at all (earlier
+    versions created them for every device, and they stayed unknown forever) would
+    otherwise be left behind as "no longer provided" leftovers.
     """
     runtime = entry.runtime_data
-    control_keys = {
-        CONTROL_ACTIVE.key,
-        RELEASE_CONTROL.key,
-        *(description.key for description in runtime.numbers),
-        *(description.key for description in runtime.selects),
+    control = {
+        (Platform.BINARY_SENSOR, CONTROL_ACTIVE.key),
+        (Platform.BUTTON, RELEASE_CONTROL.key),
+        *((Platform.NUMBER, description.key) for description in runtime.numbers),
+        *((Platform.SELECT, description.key) for description in runtime.selects),
     }
-    stale = {
-        f"{device.identity}_{key}"
-        for device in runtime.devices
-        if device.controller is None
-        for key in control_keys
-    }
+    values = (
+        *((Platform.SENSOR, description) for description in runtime.sensors),
+        *((Platform.BINARY_SENSOR, description) for description in runtime.binary_sensors),
+    )
+    stale: set[tuple[str, str]] = set()
+    for device in runtime.devices:
+        if device.controller is None:
+            stale.update((platform, f"{device.identity}_{key}") for platform, key in control)
+        stale.update(
+            (platform, f"{device.identity}_{description.key}")
+            for platform, description in values
+            if not device_has(runtime.coordinator, device, description)
+        )
     registry = er.async_get(hass)
     for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
-        if entity.unique_id in stale:
+        if (entity.domain, entity.unique_id) in stale:
             registry.async_remove(entity.entity_id)
 
 

@@ -8,18 +8,21 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EnergyFlexConfigEntry
 from .descriptions import EnergyFlexBinarySensorDescription
-from .entity import EnergyFlexControlEntity, EnergyFlexEntity
+from .entity import EnergyFlexControlEntity, EnergyFlexEntity, device_has
 
 PARALLEL_UPDATES = 0
 
 
 CONTROL_ACTIVE = BinarySensorEntityDescription(
-    key="control_active", translation_key="control_active"
+    key="control_active",
+    translation_key="control_active",
+    entity_category=EntityCategory.DIAGNOSTIC,
 )
 
 
@@ -34,6 +37,7 @@ async def async_setup_entry(
         EnergyFlexBinarySensor(runtime.coordinator, device, description)
         for device in runtime.devices
         for description in runtime.binary_sensors
+        if device_has(runtime.coordinator, device, description)
     ]
     entities.extend(
         ControlActiveBinarySensor(runtime.coordinator, device, CONTROL_ACTIVE, device.controller)

@@ -37,6 +37,8 @@ class EnergyFlexSensorDescription(SensorEntityDescription):
     """A sensor and how to read it from its device's data."""
 
     value_fn: Callable[[Any], StateType]
+    # Whether the device has this value at all (see `entity.device_has`).
+    has_fn: Callable[[Any], bool] = lambda data: True
 
 
 # Builders for the common keys (DESIGN §3), so every vendor's battery looks the same.
@@ -114,6 +116,8 @@ class EnergyFlexBinarySensorDescription(BinarySensorEntityDescription):
     """A flag and how to read it from its device's data."""
 
     value_fn: Callable[[Any], bool | None]
+    # Whether the device has this flag at all (see `entity.device_has`).
+    has_fn: Callable[[Any], bool] = lambda data: True
 
 
 # --- numbers ------------------------------------------------------------------------------

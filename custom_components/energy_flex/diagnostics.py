@@ -40,6 +40,8 @@ def _plain(value: Any, aliases: Mapping[str, str]) -> Any:
         return {
             aliases.get(str(key), str(key)): _plain(item, aliases) for key, item in value.items()
         }
+    if isinstance(value, frozenset | set):
+        return sorted(value)  # which values a device has (field and key names)
     return value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from homeassistant.helpers.entity import EntityDescription
@@ -12,6 +13,24 @@ from .coordinator import (
     EnergyFlexCoordinator,
 )
 from .device import EnergyFlexDevice
+
+
+def device_has(
+    coordinator: EnergyFlexCoordinator[Any],
+    device: EnergyFlexDevice,
+    description: EntityDescription,
+) -> bool:
+    """Whether to create the entity: the device has the value at all (peblar's `has_fn`).
+
+    Judged once, on the first refresh's data, when the platforms are set up: a value absent
+    from what this device answers (a channel, register, status key or field it does not
+    have) gets no entity. A value that is merely undefined now (null, 0xFFFF, NaN) is
+    present: its entity exists and shows unknown. A device that did not answer yet gets
+    every entity, since nothing is known about it.
+    """
+    has_fn: Callable[[Any], bool] | None = getattr(description, "has_fn", None)
+    data = device.data(coordinator.data)
+    return has_fn is None or data is None or has_fn(data)
 
 
 class EnergyFlexEntity(CoordinatorEntity[EnergyFlexCoordinator[Any]]):

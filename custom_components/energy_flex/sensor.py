@@ -11,7 +11,7 @@ from homeassistant.helpers.typing import StateType
 
 from .coordinator import EnergyFlexConfigEntry
 from .descriptions import EnergyFlexSensorDescription
-from .entity import EnergyFlexEntity
+from .entity import EnergyFlexEntity, device_has
 
 PARALLEL_UPDATES = 0  # the coordinator polls; entities only read its data
 
@@ -21,12 +21,13 @@ async def async_setup_entry(
     entry: EnergyFlexConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add every sensor the entry's vendor describes, for each of its devices."""
+    """Add every sensor the entry's vendor describes that each of its devices has."""
     runtime = entry.runtime_data
     async_add_entities(
         EnergyFlexSensor(runtime.coordinator, device, description)
         for device in runtime.devices
         for description in runtime.sensors
+        if device_has(runtime.coordinator, device, description)
     )
 
 

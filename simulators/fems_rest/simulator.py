@@ -125,8 +125,10 @@ class FemsRestSimulator(ApiWorkerView, SimulatorLifecycle):
         self.faults = FaultInjector()
         self.writes = WriteLog()
         self.requests = RequestCounter()
-        # Test knobs that apply at once: forced nulls, forced raw values, GridMode -1.
+        # Test knobs that apply at once: forced nulls, forced raw values, GridMode -1, and
+        # channels this FEMS does not have at all (an older firmware, no ess0).
         self.undefined: set[str] = set()
+        self.absent: set[str] = set()
         self.overrides: dict[str, JsonScalar] = {}
         self.grid_mode_undefined = False
         # A 500 storm: every request fails with this runtime exception, before
@@ -310,6 +312,7 @@ class FemsRestSimulator(ApiWorkerView, SimulatorLifecycle):
             for spec in self._order
             if component_pattern.fullmatch(spec.component)
             and channel_pattern.fullmatch(spec.channel)
+            and spec.address not in self.absent
         ]
         if not matches:
             if self._jetty12:

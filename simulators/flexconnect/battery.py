@@ -134,6 +134,8 @@ class SimulatedBattery:
     # The command on its way and when the battery applies it (clock seconds).
     pending: tuple[Instructions, float] | None = field(default=None, init=False)
     control_state_override: int | None = None
+    # `state` fields this battery does not report at all (omitted, not zero).
+    absent_fields: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         # A battery in the vendor's automatic mode, as the API-endpoints example shows.
@@ -202,6 +204,8 @@ class SimulatedBattery:
             "usableCapacity": style.scaled(capacity, 3 if capacity % 1000 == 0 else 0),
         }
         style.put(state, "stateOfOperation", style.enum(self.state_of_operation, StateOfOperation))
+        for name in self.absent_fields:
+            state.pop(name, None)
         return {"state": state}
 
     def control_json(self, style: ProtoJsonStyle) -> dict[str, JsonValue]:

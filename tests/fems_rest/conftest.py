@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -26,11 +27,15 @@ WRITE_PASSWORD = "owner-pw-91c2"
 HOSTNAME = "fems12345"
 
 
-def make_simulator(**kwargs: Any) -> FemsRestSimulator:
-    """A FEMS with fixed PV 2 kW and house load 1 kW, and our test passwords."""
-    battery = BatteryModel(profile=FixedProfile(pv=2000, load=1000), soc=50)
+def make_simulator(clock: Callable[[], float] = time.monotonic, **kwargs: Any) -> FemsRestSimulator:
+    """A FEMS with fixed PV 2 kW and house load 1 kW, and our test passwords.
+
+    Battery and controller cycle follow `clock` (a fake one stands still until moved).
+    """
+    battery = BatteryModel(profile=FixedProfile(pv=2000, load=1000), soc=50, clock=clock)
     return FemsRestSimulator(
         battery=battery,
+        clock=clock,
         passwords={
             "admin": "admin-pw",
             "installer": "installer-pw",

@@ -35,12 +35,12 @@ from simulators.fems_rest import FemsRestSimulator
 
 from .conftest import READ_PASSWORD, make_simulator, setup_fems_entry
 
-SETPOINT = "number.fems_fems12345_battery_power_setpoint_discharge_charge"
+SETPOINT = "number.fems_fems12345_battery_power_setpoint"
 DISCHARGE_LIMIT = "number.fems_fems12345_discharge_power_limit"
 CHARGE_LIMIT = "number.fems_fems12345_charge_power_limit"
 RELEASE = "button.fems_fems12345_release_control"
 ACTIVE = "binary_sensor.fems_fems12345_control_active"
-BATTERY_POWER = "sensor.fems_fems12345_battery_power_discharge_charge"
+BATTERY_POWER = "sensor.fems_fems12345_battery_power"
 EQUALS = "ess0/SetActivePowerEquals"
 
 

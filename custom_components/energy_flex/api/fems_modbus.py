@@ -79,6 +79,15 @@ _SUM_RECORDS: Final = (
     ("grid_mode", 115, ModbusType.ENUM16),
     ("capacity", 118, ModbusType.FLOAT32),  # EssCapacity
 )
+# Sum records later releases added (notes §2.6). On older firmware they lie inside the
+# nature but are unmapped (0xFFFF): this FEMS does not have them, though it answers.
+_SUM_SINCE: Final[Mapping[str, tuple[int, int, int]]] = {
+    "battery_charged_energy": (2021, 11, 0),
+    "battery_discharged_energy": (2021, 11, 0),
+    "battery_power": (2021, 11, 0),
+    "grid_mode": (2022, 4, 0),
+    "capacity": (2024, 11, 0),
+}
 _MANAGED_ESS_RECORDS: Final = (
     ("allowed_charge_power", 0, ModbusType.FLOAT32),  # minimum power set-point (≤ 0)
     ("allowed_discharge_power", 2, ModbusType.FLOAT32),  # maximum power set-point
@@ -97,6 +106,8 @@ class FemsModbusTable:
     # The controlled ESS and where its ManagedSymmetricEss records begin, if exposed.
     ess: ComponentBlock | None
     setpoint_base: int | None
+    # The snapshot fields this table has a register for (the rest this FEMS lacks).
+    present: frozenset[str] = frozenset()
 
     @property
     def meta(self) -> FemsModbusMeta:
@@ -135,7 +146,21 @@ def build_table(layout: TableLayout, max_registers: int = MAX_READ_REGISTERS) ->
         guards=guards,
         ess=ess,
         setpoint_base=managed.records_start if managed else None,
+        present=_present(layout.meta, {value.name for value in values} - set(guards)),
     )
+
+
+def _present(meta: FemsModbusMeta, mapped: set[str]) -> frozenset[str]:
+    """The snapshot fields this FEMS has: in its table, and mapped by its firmware."""
+    version = _version(meta.version)
+    if version is not None:
+        mapped -= {name for name, since in _SUM_SINCE.items() if version < since}
+    return frozenset({"version", *mapped})
+
+
+def _version(text: str | None) -> tuple[int, ...] | None:
+    """`_meta`'s "2024.10.0" as (2024, 10, 0); unknown: every register counts as mapped."""
+    return None if text is None else tuple(int(part) for part in text.split("."))
 
 
 def _values(
@@ -365,14 +390,16 @@ class FemsModbusClient:
             values.update(decode_range(read_range, words))
         if any(values.get(name) != expected for name, expected in table.guards.items()):
             raise _StaleTableError("the Modbus table changed")
-        return _snapshot(table.meta, values)
+        return _snapshot(table.meta, values, table.present)
 
 
 async def _table_only(_modbus: AsyncModbusTcpClient, table: FemsModbusTable) -> FemsModbusTable:
     return table
 
 
-def _snapshot(meta: FemsModbusMeta, values: Mapping[str, float | str | None]) -> FemsSnapshot:
+def _snapshot(
+    meta: FemsModbusMeta, values: Mapping[str, float | str | None], present: frozenset[str]
+) -> FemsSnapshot:
     def number(name: str) -> float | None:
         return as_number(values.get(name))
 
@@ -394,6 +421,7 @@ def _snapshot(meta: FemsModbusMeta, values: Mapping[str, float | str | None]) ->
         consumed_energy=number("consumed_energy"),
         allowed_charge_power=number("allowed_charge_power"),
         allowed_discharge_power=number("allowed_discharge_power"),
+        present=present,
     )
 
 

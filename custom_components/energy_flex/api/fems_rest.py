@@ -249,6 +249,30 @@ def _channels_by_address(body: bytes) -> dict[str, object]:
     return channels
 
 
+# Where each snapshot field comes from: a field whose channel is not in the answer is one
+# this FEMS does not have (the regex matches existing channels only, null or not).
+_ADDRESS_BY_FIELD: Final = {
+    "version": "_meta/Version",
+    "hostname": "_host/Hostname",
+    "state": "_sum/State",
+    "soc": "_sum/EssSoc",
+    "battery_power": "_sum/EssDischargePower",
+    "capacity": "_sum/EssCapacity",
+    "grid_power": "_sum/GridActivePower",
+    "grid_mode": "_sum/GridMode",
+    "production_power": "_sum/ProductionActivePower",
+    "consumption_power": "_sum/ConsumptionActivePower",
+    "battery_charged_energy": "_sum/EssDcChargeEnergy",
+    "battery_discharged_energy": "_sum/EssDcDischargeEnergy",
+    "grid_imported_energy": "_sum/GridBuyActiveEnergy",
+    "grid_exported_energy": "_sum/GridSellActiveEnergy",
+    "produced_energy": "_sum/ProductionActiveEnergy",
+    "consumed_energy": "_sum/ConsumptionActiveEnergy",
+    "allowed_charge_power": f"{ESS_ID}/AllowedChargePower",
+    "allowed_discharge_power": f"{ESS_ID}/AllowedDischargePower",
+}
+
+
 def _snapshot_from_channels(channels: Mapping[str, object]) -> FemsSnapshot:
     def number(address: str) -> float | None:
         return as_number(channels.get(address))
@@ -272,6 +296,9 @@ def _snapshot_from_channels(channels: Mapping[str, object]) -> FemsSnapshot:
         consumed_energy=number("_sum/ConsumptionActiveEnergy"),
         allowed_charge_power=number(f"{ESS_ID}/AllowedChargePower"),
         allowed_discharge_power=number(f"{ESS_ID}/AllowedDischargePower"),
+        present=frozenset(
+            field for field, address in _ADDRESS_BY_FIELD.items() if address in channels
+        ),
     )
 
 

@@ -92,6 +92,14 @@ class BatteryState:
     state_of_operation: StateOfOperation | None = None
     # Enum values outside the vendor document, as "field=value" (shown as unknown).
     unknown_values: tuple[str, ...] = ()
+    # The `state` fields the battery sent. A scaled value is a message, which proto3 sends
+    # whenever it is set (`{}` for 0): one that is missing is a value this battery does not
+    # report. `None` when not known: every field counts as sent.
+    fields: frozenset[str] | None = None
+
+    def sent(self, field: str) -> bool:
+        """Whether the battery sends `field` (by its ProtoJSON name)."""
+        return self.fields is None or field in self.fields
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -319,6 +327,7 @@ class FlexConnectClient:
             usable_capacity=decode_scaled(state.get("usableCapacity")),
             state_of_operation=operation,
             unknown_values=tuple(unknown),
+            fields=frozenset(state),
         )
 
     async def async_get_battery_control(self, ski: str) -> BatteryControl:

@@ -150,6 +150,13 @@ class SonnenStatus:
     flow_production_grid: bool | None = None
     discharge_not_allowed: bool | None = None
     generator_autostart: bool | None = None
+    # The keys the unit sent, null or not: a key missing here is a value this firmware
+    # does not have (notes §3.2). `None` when not known: every key counts as sent.
+    keys: frozenset[str] | None = None
+
+    def sent(self, *keys: str) -> bool:
+        """Whether the unit sends every one of `keys` (their values may still be null)."""
+        return self.keys is None or self.keys.issuperset(keys)
 
 
 class _NotOfferedError(Exception):
@@ -410,6 +417,7 @@ def parse_status(raw: dict[str, object]) -> SonnenStatus:
         flow_production_grid=flag("FlowProductionGrid"),
         discharge_not_allowed=flag("dischargeNotAllowed"),
         generator_autostart=flag("generator_autostart"),
+        keys=frozenset(raw),
     )
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import probatio
+from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceInfo
 
@@ -23,6 +24,7 @@ from ...coordinator import (
     build_controller,
 )
 from ...device import EnergyFlexDevice
+from ..base import local_device_info
 from .control import FemsChannelWriter, FemsControlAdapter
 from .entities import FEMS_NUMBERS, FEMS_SENSORS
 
@@ -39,6 +41,32 @@ def keepalive_options_schema(options: Mapping[str, Any]) -> probatio.Schema:
                 probatio.Range(min=MIN_KEEPALIVE_INTERVAL, max=MAX_KEEPALIVE_INTERVAL),
             )
         }
+    )
+
+
+def fems_device_info(
+    entry: EnergyFlexConfigEntry,
+    *,
+    identity: str | None,
+    connection: str,
+    model_id: str | None = None,
+    sw_version: str | None = None,
+    serial_number: str | None = None,
+) -> DeviceInfo:
+    """The same device info for a FEMS whichever way it is reached; the model says which.
+
+    Named by its identity (hostname or serial), else its address; the FEMS web interface is
+    on port 80 of the same host, whatever port the API uses.
+    """
+    return local_device_info(
+        entry,
+        name=f"FEMS {identity or entry.data[CONF_HOST]}",
+        manufacturer="FENECON",
+        model=f"FEMS ({connection})",
+        model_id=model_id,
+        web_ui=True,
+        sw_version=sw_version,
+        serial_number=serial_number,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import probatio
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
@@ -31,8 +31,11 @@ from ...coordinator import (
     EnergyFlexCoordinator,
     EnergyFlexRuntime,
 )
-from ..base import PORT, FlowError, IdentifiedDevice, Vendor, host_port_fields, local_device_info
-from ..fems.runtime import fems_runtime, keepalive_options_schema
+from ..base import PORT, FlowError, IdentifiedDevice, Vendor, entry_title, host_port_fields
+from ..fems.runtime import fems_device_info, fems_runtime, keepalive_options_schema
+
+# How this entry reaches the FEMS, in titles and the device model (Modbus is the other).
+CONNECTION_LABEL: Final = "local REST"
 
 _FLOW_ERROR_BY_REASON = {
     WriteRejectedReason.READ_ONLY_API: "write_app_missing",
@@ -91,9 +94,11 @@ class FemsRestVendor(Vendor):
             except ApiWriteRejectedError as err:
                 raise FlowError(_FLOW_ERROR_BY_REASON[err.reason]) from err
         if snapshot.hostname:
-            return IdentifiedDevice(snapshot.hostname, f"FEMS {snapshot.hostname}")
+            return IdentifiedDevice(
+                snapshot.hostname, entry_title(f"FEMS {snapshot.hostname}", CONNECTION_LABEL)
+            )
         # Firmware without `_host/Hostname`: the address is all there is.
-        return IdentifiedDevice.by_address(data, "FEMS")
+        return IdentifiedDevice.by_address(data, "FEMS", CONNECTION_LABEL)
 
     def options_schema(self, options: Mapping[str, Any]) -> probatio.Schema:
         """How often held setpoints are repeated."""
@@ -117,8 +122,11 @@ class FemsRestVendor(Vendor):
             hass,
             entry,
             coordinator,
-            info=local_device_info(
-                entry, manufacturer="FENECON", model="FEMS", sw_version=coordinator.data.version
+            info=fems_device_info(
+                entry,
+                identity=coordinator.data.hostname,
+                connection=CONNECTION_LABEL,
+                sw_version=coordinator.data.version,
             ),
             writer=client if client.can_write else None,
             diagnostics=lambda: {"can_write": client.can_write},

@@ -217,7 +217,9 @@ class FlexConnectVendor(Vendor):
                         model="Battery (FlexConnect)",
                         name=names[ski],
                         serial_number=ski,
-                        configuration_url=f"{client.base_url}/ui",
+                        # No "Visit" link: a battery has no web interface of its own, and
+                        # the development client's /ui is an API console (often at a
+                        # localhost address that means nothing to the browser).
                     ),
                     data=_battery_data(ski),
                     controller=build_controller(

@@ -119,8 +119,11 @@ class SonnenVendor(Vendor):
             identity=entry.unique_id,
             info=local_device_info(
                 entry,
+                name=f"sonnenBatterie {serial or entry.data[CONF_HOST]}",
                 manufacturer="sonnen",
-                model="sonnenBatterie",
+                model="sonnenBatterie (local API v1)",
+                # The sonnen dashboard is on port 80; the JSON API's port 8080 has no pages.
+                web_ui=True,
                 sw_version=software,
                 serial_number=serial,
             ),
