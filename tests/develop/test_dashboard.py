@@ -27,10 +27,10 @@ DOCS_DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "dashboard.yaml"
 FEMS = "fems_fems12345"
 FEMS_ENTITIES = {
     f"sensor.{FEMS}_state_of_charge",
-    f"sensor.{FEMS}_battery_power_discharge_charge",
-    f"sensor.{FEMS}_grid_power_import_export",
+    f"sensor.{FEMS}_battery_power",
+    f"sensor.{FEMS}_grid_power",
     f"sensor.{FEMS}_production_power",
-    f"number.{FEMS}_battery_power_setpoint_discharge_charge",
+    f"number.{FEMS}_battery_power_setpoint",
     f"button.{FEMS}_release_control",
 }
 
@@ -72,13 +72,13 @@ async def test_dashboard_of_a_fems_is_saved_and_read_back(
     assert gauge["entity"] == f"sensor.{FEMS}_state_of_charge"
     history = next(card for card in rest if card["type"] == "history-graph")
     assert [item["entity"] for item in history["entities"]] == [
-        f"sensor.{FEMS}_battery_power_discharge_charge",
-        f"sensor.{FEMS}_grid_power_import_export",
+        f"sensor.{FEMS}_battery_power",
+        f"sensor.{FEMS}_grid_power",
         f"sensor.{FEMS}_production_power",
     ]
     control = next(card for card in rest if card["type"] == "entities")
     assert [item["entity"] for item in control["entities"]] == [
-        f"number.{FEMS}_battery_power_setpoint_discharge_charge",
+        f"number.{FEMS}_battery_power_setpoint",
         f"binary_sensor.{FEMS}_control_active",
         f"button.{FEMS}_release_control",
     ]

@@ -56,7 +56,7 @@ async def test_energy_prefs_of_the_fems_are_saved_and_read_back(
     assert grid["stat_energy_from"] == f"sensor.{FEMS}_grid_imported_energy"
     assert grid["stat_energy_to"] == f"sensor.{FEMS}_grid_exported_energy"
     # Grid + import and battery + discharge: Home Assistant's signs, no inversion.
-    assert grid["stat_rate"] == f"sensor.{FEMS}_grid_power_import_export"
+    assert grid["stat_rate"] == f"sensor.{FEMS}_grid_power"
     assert solar == {
         "type": "solar",
         "stat_energy_from": f"sensor.{FEMS}_produced_energy",
@@ -66,7 +66,7 @@ async def test_energy_prefs_of_the_fems_are_saved_and_read_back(
     assert battery["type"] == "battery"
     assert battery["stat_energy_from"] == f"sensor.{FEMS}_battery_discharged_energy"
     assert battery["stat_energy_to"] == f"sensor.{FEMS}_battery_charged_energy"
-    assert battery["stat_rate"] == f"sensor.{FEMS}_battery_power_discharge_charge"
+    assert battery["stat_rate"] == f"sensor.{FEMS}_battery_power"
     assert battery["stat_soc"] == f"sensor.{FEMS}_state_of_charge"
     # Every entity the prefs name exists in Home Assistant.
     for source in stored["energy_sources"]:

@@ -29,7 +29,7 @@ from simulators.fems_rest import FemsRestSimulator
 from .conftest import make_simulator, setup_fems_entry
 
 SOC = "sensor.fems_fems12345_state_of_charge"
-SETPOINT = "number.fems_fems12345_battery_power_setpoint_discharge_charge"
+SETPOINT = "number.fems_fems12345_battery_power_setpoint"
 EQUALS = "ess0/SetActivePowerEquals"
 FIRMWARES = ["2026.5.0", "2025.3.0"]
 
