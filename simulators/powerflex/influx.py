@@ -43,7 +43,7 @@ _FIELDS: Final[dict[str, tuple[str, ...]]] = {
 COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     name: ("time", *sorted((*_SHARED, *fields))) for name, fields in _FIELDS.items()
 }
-_WATTS_PER_UNIT: Final[dict[PowerUnit, float]] = {"kW": 1000.0, "W": 1.0, "mW": 0.001}
+_PER_WATT: Final[dict[PowerUnit, float]] = {"kW": 0.001, "W": 1.0, "mW": 1000.0}
 
 
 def station_rows(
@@ -80,7 +80,7 @@ def station_rows(
             "peak_rate": 0.0,
             "phases": station.phases,
             "pilot_actual": station.pilot_a,  # A, not mA
-            "power": watts / _WATTS_PER_UNIT[power_unit],
+            "power": watts * _PER_WATT[power_unit],
             "voltage": round(site.voltage_v * 1000.0, 1),  # mV, line to line
         },
         "evse_request": {

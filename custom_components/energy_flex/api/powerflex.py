@@ -23,6 +23,7 @@ import ipaddress
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -75,6 +76,8 @@ class _Limits:
 _MEASUREMENT_LIMITS: Final = _Limits(8 * 1024 * 1024, aiohttp.ClientTimeout(total=30))
 _LIMITS: Final = _Limits(64 * 1024, aiohttp.ClientTimeout(total=15))
 _AUTH_REJECTED: Final = frozenset({401, 403})
+# Three base64url parts: any token, also one this client no longer holds.
+_JWT_LIKE: Final = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 
 # Only a current × voltage this large says anything about the unit of `power` (notes §5.4).
 _MIN_CROSS_CHECK_W: Final = 500.0
@@ -273,15 +276,18 @@ def _bounded(value: float | None, limit: float, *, signed: bool = False) -> floa
 # --- InfluxDB answers -----------------------------------------------------------------------
 
 
-def parse_measurement_answer(decoded: object) -> MeasurementRows:
+def parse_measurement_answer(
+    decoded: object, redact: Callable[[str], str] = str
+) -> MeasurementRows:
     """`{"data": <InfluxDB 1.x response>}` → rows by column name (notes §6).
 
     An empty window (no `series`) is zero rows; an `error` anywhere raises
-    `ApiResponseError` (the server's text goes to the debug log, not the exception).
+    `ApiResponseError`. The server's text goes to the debug log (through `redact`),
+    never into the exception.
     """
     if not isinstance(decoded, dict) or not isinstance(inner := decoded.get("data"), dict):
         raise ApiResponseError("measurement answer without data")
-    _raise_influx_error(inner)
+    _raise_influx_error(inner, redact)
     results = inner.get("results", [])
     if not isinstance(results, list):
         raise ApiResponseError("measurement answer with malformed results")
@@ -290,7 +296,7 @@ def parse_measurement_answer(decoded: object) -> MeasurementRows:
     for result in results:
         if not isinstance(result, dict):
             raise ApiResponseError("measurement answer with malformed results")
-        _raise_influx_error(result)
+        _raise_influx_error(result, redact)
         partial = partial or result.get("partial") is True
         series_list = result.get("series", [])
         if not isinstance(series_list, list):
@@ -300,10 +306,10 @@ def parse_measurement_answer(decoded: object) -> MeasurementRows:
     return MeasurementRows(rows, partial)
 
 
-def _raise_influx_error(part: dict[str, Any]) -> None:
+def _raise_influx_error(part: dict[str, Any], redact: Callable[[str], str]) -> None:
     message = part.get("error")
     if message is not None:
-        _LOGGER.debug("PowerFlex measurement query failed: %.200s", message)
+        _LOGGER.debug("PowerFlex measurement query failed: %.200s", redact(str(message)))
         raise ApiResponseError("measurement query failed")
 
 
@@ -646,7 +652,15 @@ class PowerFlexClient:
             {"measurement": str(measurement), "time_filter": [start, stop]},
             limits=_MEASUREMENT_LIMITS,
         )
-        return parse_measurement_answer(decoded)
+        return parse_measurement_answer(decoded, self._redact)
+
+    def _redact(self, text: str) -> str:
+        """`text` without the password or any token (a server text may echo a request)."""
+        if self._password:
+            text = text.replace(self._password, "<redacted>")
+        if self._token is not None:
+            text = text.replace(self._token.value, "<redacted>")
+        return _JWT_LIKE.sub("<redacted>", text)
 
     async def async_fetch_site(
         self, site_id: int, window_s: int = DEFAULT_WINDOW_S
@@ -677,6 +691,9 @@ class PowerFlexClient:
         """Merge the newest `ct_response` and `evse_response` rows of each station."""
         metered = newest_rows_by_station(ct_rows, site_id)
         reported = newest_rows_by_station(response_rows, site_id)
+        # Learn the unit first, so a station's low-power row does not depend on the order.
+        for row in metered.values():
+            self._power(as_number(row.get("power")), _row_va_power_w(row))
         stations = {
             acs_id: self._station(acs_id, metered.get(acs_id), reported.get(acs_id))
             for acs_id in sorted(metered.keys() | reported.keys())
@@ -704,7 +721,7 @@ class PowerFlexClient:
         response = reported or {}
         mamps = as_number(ct.get("mamps_actual"))
         voltage_mv = as_number(ct.get("voltage"))
-        power_w, unit = self._power(as_number(ct.get("power")), va_power_w(mamps, voltage_mv))
+        power_w, unit = self._power(as_number(ct.get("power")), _row_va_power_w(ct))
         energy_mwh = as_number(ct.get("energy_delivered"))
         state = _charging_state(ct.get("charging_state"))
         if state is None:
@@ -868,6 +885,10 @@ def _require_window(time_filter: tuple[int, int]) -> tuple[int, int]:
     if not 0 < stop - start <= MAX_WINDOW_S:
         raise ValueError("time_filter spans more than 0 s and at most 12 h")
     return start, stop
+
+
+def _row_va_power_w(row: Mapping[str, object]) -> float | None:
+    return va_power_w(as_number(row.get("mamps_actual")), as_number(row.get("voltage")))
 
 
 def _scaled(value: float | None, factor: float) -> float | None:
