@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -26,6 +27,7 @@ from custom_components.energy_flex.api.powerflex import (
     parse_external_signals,
     parse_measurement_answer,
     parse_target_peak_power,
+    parse_time,
     validate_base_url,
 )
 from simulators.powerflex import PowerFlexSimulator
@@ -620,6 +622,86 @@ async def test_influx_parsing_edge_cases(session: aiohttp.ClientSession) -> None
     assert snapshot.stations[2].power_w is None
     assert snapshot.stations[2].vehicle_connected is None  # no state, no evse_response
     assert parse_measurement_answer(influx(partial=True)).partial
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (1767261600, datetime(2026, 1, 1, 10, tzinfo=UTC)),
+        ("1767261600.5", datetime(2026, 1, 1, 10, 0, 0, 500000, tzinfo=UTC)),
+        (1767261600_000, datetime(2026, 1, 1, 10, tzinfo=UTC)),  # epoch=ms
+        (1767261600_000_000, datetime(2026, 1, 1, 10, tzinfo=UTC)),  # epoch=u
+        (1767261600_000_000_000, datetime(2026, 1, 1, 10, tzinfo=UTC)),  # epoch=ns
+        ("2026-01-01T11:00:00+01:00", datetime(2026, 1, 1, 10, tzinfo=UTC)),
+        ("2026-01-01T10:00:00", datetime(2026, 1, 1, 10, tzinfo=UTC)),
+        ("yesterday", None),
+        (-5, None),
+        (None, None),
+        (True, None),
+        (1e300, None),
+    ],
+)
+def test_row_times(raw: object, expected: datetime | None) -> None:
+    assert parse_time(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"results": ["x"]},
+        {"results": [{"series": "x"}]},
+        {"results": [{"series": ["x"]}]},
+        {"results": [{"series": [{"columns": ["time"], "values": "x"}]}]},
+        {"results": [{"series": [{"columns": ["time"], "values": [], "tags": [1]}]}]},
+    ],
+)
+def test_malformed_influx_answers(data: Any) -> None:
+    with pytest.raises(ApiResponseError, match="malformed"):
+        parse_measurement_answer({"data": data})
+
+
+async def test_rows_without_station_or_time_and_state_only_stations(
+    session: aiohttp.ClientSession,
+) -> None:
+    client = PowerFlexClient(session, "https://x.y", USERNAME, PASSWORD)
+    rows: list[dict[str, object]] = [
+        {"acc_id": "03", "acs_id": None, "power": 1.0},  # no station: left out
+        {"acc_id": "03", "acs_id": "01", "charging_state": "READY", "power": 0},
+        {"acc_id": "03", "acs_id": "01", "charging_state": "NOT CHARGING", "power": 0},
+    ]
+    snapshot = client.site_snapshot(3, rows, [])
+    assert set(snapshot.stations) == {1}
+    station = snapshot.stations[1]
+    assert station.charging_state is ChargingState.NOT_CHARGING  # later in the answer wins
+    assert station.vehicle_connected is True  # plugged in unless UNPLUGGED (notes §7)
+    assert station.time is None
+    assert snapshot.charging_power_w == 0
+    with pytest.raises(ValueError, match="whole epoch"):
+        await client.async_get_measurement_data(Measurement.CT_RESPONSE, (0.5, 10))
+
+
+async def test_empty_answers_to_signal_calls(
+    session: aiohttp.ClientSession, canned: CannedServer
+) -> None:
+    canned.answers["/get_external_signal/3"] = Canned("")
+    canned.answers["/set_external_signal/3"] = Canned({})
+    client = PowerFlexClient(session, canned.url, USERNAME, PASSWORD)
+    assert await client.async_get_external_signals(SITE) == {}
+    assert await client.async_get_external_signal(SITE) is None
+    sent = await client.async_set_external_signal(
+        SITE, max_load=7, max_load_unit="A", is_enabled=True, name="Other"
+    )
+    assert sent == ExternalSignal("Other", 7.0, "A", True)
+    assert canned.received[-1][2] == {
+        "max_load": 7.0,
+        "max_load_unit": "A",
+        "is_enabled": True,
+        "name": "Other",
+    }
+    with pytest.raises(ValueError, match="name is required"):
+        await client.async_set_external_signal(
+            SITE, max_load=7, max_load_unit="A", is_enabled=True, name=""
+        )
 
 
 async def test_unknown_values_are_unknown(

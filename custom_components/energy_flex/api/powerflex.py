@@ -482,7 +482,7 @@ class PowerFlexClient:
         self.requests_sent = 0
 
     def __repr__(self) -> str:
-        """Base URL only: never the username's password or the token."""
+        """Base URL only: never the password or the token."""
         return f"PowerFlexClient({self._base_url!r})"
 
     @property
@@ -527,7 +527,7 @@ class PowerFlexClient:
             self._login_failed(ApiConnectionError)
             if isinstance(err, ApiResponseError):
                 raise
-            raise ApiConnectionError("login failed: service unreachable") from err
+            raise ApiConnectionError("login failed: service unavailable") from err
         except ApiAuthError:
             self._login_failed(ApiAuthError)
             raise
