@@ -23,6 +23,8 @@ from custom_components.energy_flex.api.powerflex import (
     ExternalSignal,
     Measurement,
     PowerFlexClient,
+    SiteNotFoundError,
+    TokenRefusedError,
     jwt_claims,
     parse_external_signals,
     parse_measurement_answer,
@@ -188,13 +190,17 @@ async def test_no_login_storm_under_persistent_rejection(
     mono: FakeClock,
     reason: str,
 ) -> None:
-    """Six hours of 30 s polls against refused tokens (or credentials): a few logins only."""
+    """Six hours of 30 s polls against refused tokens (or credentials): a few logins only.
+
+    Only the rejected login is bad credentials; a refused token is `TokenRefusedError`.
+    """
     powerflex.reject_tokens = reason == "reject_tokens"
     password = "wrong" if reason == "bad_password" else PASSWORD
     client = client_for(session, powerflex, mono, password=password)
     polls = 6 * 3600 // 30
+    expected = TokenRefusedError if reason == "reject_tokens" else ApiAuthError
     for _ in range(polls):
-        with pytest.raises(ApiAuthError):
+        with pytest.raises(expected):
             await client.async_fetch_site(SITE)
         mono.advance(30)
     # 30, 60, 120, ... 1920 s, then every 30 min: 7 + 11 attempts at most in 6 h.
@@ -212,7 +218,7 @@ async def test_accepted_token_resets_the_back_off(
     client: PowerFlexClient, powerflex: PowerFlexSimulator, mono: FakeClock
 ) -> None:
     powerflex.reject_tokens = True
-    with pytest.raises(ApiAuthError):
+    with pytest.raises(TokenRefusedError):
         await client.async_fetch_site(SITE)
     assert client.login_retry_in == pytest.approx(30)
     powerflex.reject_tokens = False
@@ -331,7 +337,7 @@ async def test_token_and_password_never_logged_or_raised(
         await client.async_fetch_site(SITE)
     except EnergyFlexApiError as err:
         errors.append(err)
-    assert {type(err) for err in errors} == {ApiAuthError, ApiResponseError}
+    assert {type(err) for err in errors} == {TokenRefusedError, ApiResponseError}
     texts = [caplog.text, repr(client), *(f"{err!s} {err!r}" for err in errors)]
     texts += [str(record) for record in powerflex.log]
     for text in texts:
@@ -580,7 +586,7 @@ async def test_answers_that_are_not_json_raise_response_errors(
     other = PowerFlexClient(session, canned.url, USERNAME, PASSWORD)
     with pytest.raises(ApiResponseError, match="not JSON"):
         await other.async_fetch_site(SITE)
-    with pytest.raises(ApiResponseError, match="404"):
+    with pytest.raises(SiteNotFoundError):
         await other.async_get_external_signal(SITE)
     canned.answers["/get_measurement_data"] = Canned({"results": []})  # no "data" wrapper
     with pytest.raises(ApiResponseError, match="without data"):
@@ -772,7 +778,7 @@ async def test_missing_signal_is_none(
 ) -> None:
     powerflex.site(SITE).signals.clear()
     assert await client.async_get_external_signals(SITE) == {}
-    with pytest.raises(ApiResponseError):
+    with pytest.raises(SiteNotFoundError):
         await client.async_get_external_signal(SITE)  # the simulator answers 404
     canned.answers["/get_external_signal/3"] = Canned({})
     other = PowerFlexClient(session, canned.url, USERNAME, PASSWORD)
@@ -882,8 +888,11 @@ async def test_site_id_is_an_integer_in_urls(
     assert powerflex.requests_to("get_target_peak_power_kW")[-1].path == (
         "/get_target_peak_power_kW/3"
     )
-    with pytest.raises(ApiResponseError, match="404"):
+    with pytest.raises(SiteNotFoundError) as err:
         await client.async_get_target_peak_power(99)  # a site the account lacks
+    assert err.value.reason == "site_not_found"
+    with pytest.raises(SiteNotFoundError):
+        await client.async_get_external_signals(99)
     for wrong in (-1, 1.5, True, "x"):
         with pytest.raises(ValueError, match="site id"):
             await client.async_get_target_peak_power(wrong)

@@ -34,7 +34,12 @@ from typing import Any, Final, Literal
 import aiohttp
 from yarl import URL
 
-from .errors import ApiAuthError, ApiConnectionError, ApiResponseError
+from .errors import (
+    ApiAuthError,
+    ApiConnectionError,
+    ApiDeviceError,
+    ApiResponseError,
+)
 from .http import HttpAnswer, async_request
 from .values import as_number
 
@@ -87,6 +92,28 @@ _WATTS_PER_UNIT: Final[dict[KnownPowerUnit, float]] = {"kW": 1000.0, "W": 1.0, "
 _MAX_STATION_POWER_W: Final = 1_000_000.0
 _MAX_STATION_CURRENT_A: Final = 1000.0
 _MAX_STATION_VOLTAGE_V: Final = 2000.0
+
+
+class TokenRefusedError(ApiDeviceError):
+    """The service refused a token it had just issued: the login works, the access not.
+
+    Not bad credentials (a new password would not help) and not an outage: the account
+    may lack API access, or the site may be hidden from it. Logins back off as after a
+    failed one.
+    """
+
+    def __init__(self, message: str = "the service refused the access token") -> None:
+        """`reason` "token_refused" (a translation key); `message` is never shown."""
+        super().__init__("token_refused")
+        self.detail = message
+
+
+class SiteNotFoundError(ApiDeviceError):
+    """A site endpoint answered 404: the account has no such site (`acc_id`)."""
+
+    def __init__(self) -> None:
+        """`reason` "site_not_found" (a translation key)."""
+        super().__init__("site_not_found")
 
 
 class Measurement(StrEnum):
@@ -475,7 +502,9 @@ class PowerFlexClient:
         # Failed logins (or fresh tokens refused) since a token was last accepted.
         self._failures = 0
         self._login_allowed_at = -math.inf
-        self._last_failure: type[ApiAuthError | ApiConnectionError] = ApiAuthError
+        self._last_failure: type[ApiAuthError | ApiConnectionError | TokenRefusedError] = (
+            ApiAuthError
+        )
         # The unit of `power` this account was last found to use (notes §5.4: per account).
         self._power_unit: PowerUnit = "unknown"
         self.logins = 0
@@ -535,10 +564,12 @@ class PowerFlexClient:
         _LOGGER.debug("PowerFlex login succeeded")
         return self._token
 
-    def _login_failed(self, kind: type[ApiAuthError | ApiConnectionError]) -> None:
+    def _login_failed(
+        self, kind: type[ApiAuthError | ApiConnectionError | TokenRefusedError]
+    ) -> None:
         self._failures += 1
         self._last_failure = kind
-        limit = _BACKOFF_MAX_AUTH_S if kind is ApiAuthError else _BACKOFF_MAX_CONNECTION_S
+        limit = _BACKOFF_MAX_CONNECTION_S if kind is ApiConnectionError else _BACKOFF_MAX_AUTH_S
         delay = min(_BACKOFF_FIRST_S * 2 ** min(self._failures - 1, 16), limit)
         self._login_allowed_at = self._clock() + delay
         _LOGGER.debug("PowerFlex login failed; next attempt in %.0f s at the earliest", delay)
@@ -558,12 +589,15 @@ class PowerFlexClient:
                 return self._token
             return await self._login()
 
-    def _refused(self, token: _Token) -> ApiAuthError:
-        """A fresh token was refused: count it like a failed login, so nothing storms."""
+    def _refused(self, token: _Token) -> TokenRefusedError:
+        """A fresh token was refused: count it like a failed login, so nothing storms.
+
+        Only a rejected login means bad credentials; this does not (`TokenRefusedError`).
+        """
         if self._token is token:
             self._token = None
-        self._login_failed(ApiAuthError)
-        return ApiAuthError("the service refused the access token")
+        self._login_failed(TokenRefusedError)
+        return TokenRefusedError()
 
     # --- transport ----------------------------------------------------------------------
 
@@ -596,11 +630,13 @@ class PowerFlexClient:
         payload: Mapping[str, Any] | None = None,
         *,
         limits: _Limits = _LIMITS,
+        site_endpoint: bool = False,
     ) -> object:
         """One authenticated call → its decoded JSON (`None` for an empty 2xx body).
 
         A 401/403 with a cached token logs in once and retries once; a refused fresh
-        token raises `ApiAuthError`. 5xx is `ApiConnectionError` and never a login.
+        token raises `TokenRefusedError`. 5xx is `ApiConnectionError` and never a login.
+        A 404 from a `site_endpoint` (`/<name>/<acc_id>`) is `SiteNotFoundError`.
         """
         token, fresh = await self._valid_token()
         answer = await self._send(method, path, token, payload, limits)
@@ -616,6 +652,8 @@ class PowerFlexClient:
             # The token was accepted: whatever failed before, logins start afresh.
             self._failures = 0
             self._login_allowed_at = -math.inf
+        if answer.status == 404 and site_endpoint:
+            raise SiteNotFoundError
         return _decoded(answer)
 
     # --- measurements -------------------------------------------------------------------
@@ -780,7 +818,9 @@ class PowerFlexClient:
 
     async def async_get_external_signals(self, site_id: int) -> dict[str, ExternalSignal]:
         """Every external signal of the site: `POST /get_external_signal/<acc_id>` `{}`."""
-        decoded = await self._call("POST", f"/get_external_signal/{_require_site_id(site_id)}", {})
+        decoded = await self._call(
+            "POST", f"/get_external_signal/{_require_site_id(site_id)}", {}, site_endpoint=True
+        )
         if decoded is None:
             return {}
         return parse_external_signals(decoded)
@@ -788,9 +828,16 @@ class PowerFlexClient:
     async def async_get_external_signal(
         self, site_id: int, name: str = DEFAULT_SIGNAL_NAME
     ) -> ExternalSignal | None:
-        """One signal by name (`{"name": ...}`), or `None` when the site has none."""
+        """One signal by name (`{"name": ...}`), or `None` when the answer lacks it.
+
+        The service answers 404 for an unknown name as for an unknown site, so both raise
+        `SiteNotFoundError`; `async_get_external_signals` tells them apart.
+        """
         decoded = await self._call(
-            "POST", f"/get_external_signal/{_require_site_id(site_id)}", {"name": name}
+            "POST",
+            f"/get_external_signal/{_require_site_id(site_id)}",
+            {"name": name},
+            site_endpoint=True,
         )
         if decoded is None:
             return None
@@ -824,6 +871,7 @@ class PowerFlexClient:
                 "is_enabled": is_enabled,
                 "name": name,
             },
+            site_endpoint=True,
         )
         if decoded is None or decoded == {}:
             return sent
@@ -836,12 +884,17 @@ class PowerFlexClient:
         if isinstance(kw, bool) or not isinstance(kw, int):
             raise ValueError("the real-time load is a whole number of kW")
         await self._call(
-            "POST", f"/set_real_time_load/{_require_site_id(site_id)}", {"real_time_load_kW": kw}
+            "POST",
+            f"/set_real_time_load/{_require_site_id(site_id)}",
+            {"real_time_load_kW": kw},
+            site_endpoint=True,
         )
 
     async def async_get_target_peak_power(self, site_id: int) -> dict[str, int]:
         """The target peak power of every month (`Jan` … `Dec`), in kW."""
-        decoded = await self._call("GET", f"/get_target_peak_power_kW/{_require_site_id(site_id)}")
+        decoded = await self._call(
+            "GET", f"/get_target_peak_power_kW/{_require_site_id(site_id)}", site_endpoint=True
+        )
         return parse_target_peak_power(decoded)
 
     async def async_set_target_peak_power(
@@ -862,6 +915,7 @@ class PowerFlexClient:
             "POST",
             f"/set_target_peak_power_kW/{_require_site_id(site_id)}",
             {"target_peak_power": targets},
+            site_endpoint=True,
         )
         return parse_target_peak_power(decoded)
 
@@ -969,6 +1023,8 @@ __all__ = [
     "PowerFlexSiteSnapshot",
     "PowerFlexStation",
     "PowerUnit",
+    "SiteNotFoundError",
+    "TokenRefusedError",
     "as_id",
     "cross_check_power_unit",
     "is_loopback_host",
