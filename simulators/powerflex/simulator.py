@@ -480,7 +480,8 @@ def _row_time(row: dict[str, JsonValue]) -> float:
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    group = parser.add_argument_group("powerflex (PowerFlex EV-charging cloud)")
+    group.add_argument(
         "--powerflex-port",
         type=int,
         default=DEFAULT_PORT,
@@ -488,7 +489,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help="PowerFlex simulator port, plain http (the real service is https on 9443; "
         "default: %(default)s)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--powerflex-site",
         type=int,
         default=3,
@@ -496,38 +497,38 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the site (acc_id) to simulate; a second site acc_id+1 with 2 stations is added "
         "so that clients must filter (default: %(default)s)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--powerflex-stations",
         type=int,
         default=4,
         metavar="N",
         help="charging stations at the site (default: %(default)s)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--powerflex-power-unit",
         choices=("mW", "kW", "W"),
         default="mW",
         help="unit of ct_response.power (the document says kW, live clients see mW; "
         "default: %(default)s)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--powerflex-username",
         default=DEFAULT_USERNAME,
         help="login user name (default: %(default)s)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--powerflex-password",
         default=DEFAULT_PASSWORD,
         help="login password (default: %(default)s)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--powerflex-signal-shape",
         choices=("by_request", "keyed", "bare"),
         default="by_request",
         help="get_external_signal answer: bare when a name is sent, keyed by name otherwise "
         "(by_request), or always one shape (default: %(default)s)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--powerflex-token-lifetime",
         type=float,
         default=TOKEN_LIFETIME_S,
