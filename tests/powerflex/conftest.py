@@ -1,17 +1,31 @@
-"""PowerFlex fixtures: the simulator on a real socket, clocks tests move, a canned server."""
+"""PowerFlex fixtures: the simulator on a real socket, clocks tests move, a canned server,
+and entries of a real Home Assistant."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.energy_flex.api.powerflex import PowerFlexClient
+from custom_components.energy_flex.const import (
+    CONF_CONNECTION,
+    CONF_SITE_ID,
+    CONNECTION_POWERFLEX,
+    DOMAIN,
+)
 from simulators.powerflex import PowerFlexSimulator
 from simulators.powerflex.model import Arrivals
 
@@ -168,3 +182,107 @@ def influx(*series: dict[str, Any], **result: Any) -> dict[str, Any]:
     if series:
         body["series"] = list(series)
     return {"data": {"results": [body]}}
+
+
+# --- Home Assistant ---------------------------------------------------------------------------
+
+SITE_IDENTITY = f"127.0.0.1_{SITE}"
+SITE_TITLE = f"PowerFlex site {SITE}"
+
+
+def ha_clock() -> float:
+    """Home Assistant's clock in epoch seconds, so `freezer` moves the simulator too."""
+    return dt_util.utcnow().timestamp()
+
+
+@pytest.fixture
+async def site_sim() -> AsyncIterator[PowerFlexSimulator]:
+    """A running simulator on Home Assistant's clock (site 3: 3 stations, site 4: 2)."""
+    simulator = make_powerflex(clock=ha_clock)
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+def entry_data(simulator: PowerFlexSimulator, **changes: Any) -> dict[str, Any]:
+    """Config-entry data that reaches `simulator`'s site 3."""
+    return {
+        CONF_CONNECTION: CONNECTION_POWERFLEX,
+        CONF_URL: simulator.url,
+        CONF_USERNAME: USERNAME,
+        CONF_PASSWORD: PASSWORD,
+        CONF_SITE_ID: SITE,
+        **changes,
+    }
+
+
+def add_entry(
+    hass: HomeAssistant, simulator: PowerFlexSimulator, options: dict[str, Any] | None = None
+) -> MockConfigEntry:
+    """A not-yet-loaded PowerFlex entry for site 3."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=SITE_IDENTITY,
+        title=SITE_TITLE,
+        data=entry_data(simulator),
+        options=options or {},
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+async def setup_entry(
+    hass: HomeAssistant, simulator: PowerFlexSimulator, options: dict[str, Any] | None = None
+) -> MockConfigEntry:
+    """Add and set up a PowerFlex entry for site 3."""
+    entry = add_entry(hass, simulator, options)
+    await hass.config_entries.async_setup(entry.entry_id)
+    # Also what setup started in the background (a first real-time load), so that no
+    # request is still on its way when a test moves the clock.
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return entry
+
+
+@pytest.fixture
+async def site_entry(
+    hass: HomeAssistant, site_sim: PowerFlexSimulator
+) -> AsyncIterator[MockConfigEntry]:
+    """A loaded entry of site 3, unloaded while the simulator still runs.
+
+    Tests that move time ask for `freezer` before this fixture.
+    """
+    entry = await setup_entry(hass, site_sim)
+    yield entry
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+def station_identity(acs_id: int) -> str:
+    """A station's device identity."""
+    return f"{SITE_IDENTITY}_station_{acs_id}"
+
+
+def entity_id(hass: HomeAssistant, platform: str, key: str, station: int | None = None) -> str:
+    """The entity id of the site's (or a station's) entity `key`, by unique id."""
+    identity = SITE_IDENTITY if station is None else station_identity(station)
+    found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{identity}_{key}")
+    assert found is not None, f"{platform} {identity}_{key}"
+    return found
+
+
+def state(hass: HomeAssistant, platform: str, key: str, station: int | None = None) -> str:
+    """The state of the site's (or a station's) entity `key`."""
+    current = hass.states.get(entity_id(hass, platform, key, station))
+    assert current is not None
+    return current.state
+
+
+async def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
+    """Move time (the simulator's too) and run what became due."""
+    freezer.tick(timedelta(seconds=seconds))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def writes(simulator: PowerFlexSimulator, endpoint: str) -> list[Any]:
+    """The bodies of every request to `endpoint` the simulator received."""
+    return [record.body for record in simulator.requests_to(endpoint)]
