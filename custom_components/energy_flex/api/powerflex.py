@@ -351,30 +351,52 @@ def _series_rows(series: object, rows: list[dict[str, object]]) -> bool:
         raise ApiResponseError("measurement answer with malformed columns")
     if not isinstance(values, list) or not isinstance(tags, dict):
         raise ApiResponseError("measurement answer with malformed values")
+    width = len(columns)
     for values_row in values:
         # A row that does not fit the columns cannot be mapped by name: leave it out.
-        if isinstance(values_row, list) and len(values_row) == len(columns):
-            rows.append({**tags, **dict(zip(columns, values_row, strict=True))})
+        if isinstance(values_row, list) and len(values_row) == width:
+            row: dict[str, object] = dict(zip(columns, values_row, strict=True))
+            rows.append({**tags, **row} if tags else row)
     return series.get("partial") is True
 
 
 def newest_rows_by_station(
     rows: list[dict[str, object]], site_id: int
 ) -> dict[int, dict[str, object]]:
-    """The newest row of every station of `site_id` (ids compared as integers)."""
+    """The newest row of every station of `site_id` (ids compared as integers).
+
+    Runs over every row of the account each poll, so the few distinct raw ids are
+    parsed once each.
+    """
+    ids: dict[object, int | None] = {}
+
+    def parsed_id(raw: object) -> int | None:
+        if not isinstance(raw, str | int | float):
+            return None  # unhashable or not an id at all
+        if raw not in ids:
+            ids[raw] = as_id(raw)
+        return ids[raw]
+
     newest: dict[int, tuple[float, int, dict[str, object]]] = {}
     for index, row in enumerate(rows):
-        if as_id(row.get("acc_id")) != site_id:
+        if parsed_id(row.get("acc_id")) != site_id:
             continue
-        station = as_id(row.get("acs_id"))
+        station = parsed_id(row.get("acs_id"))
         if station is None:
             continue
-        stamp = parse_time(row.get("time"))
         # Rows without a usable time rank by their place (InfluxDB sends them in order).
-        rank = (stamp.timestamp() if stamp else -math.inf, index)
+        rank = (_time_rank(row.get("time")), index)
         if station not in newest or rank >= newest[station][:2]:
             newest[station] = (*rank, row)
     return {station: entry[2] for station, entry in newest.items()}
+
+
+def _time_rank(raw: object) -> float:
+    """A row's time as epoch seconds for ordering; `-inf` when it has none."""
+    if isinstance(raw, float | int) and not isinstance(raw, bool) and 0 <= raw <= 1e11:
+        return float(raw)  # the usual case: epoch seconds, no datetime needed
+    stamp = parse_time(raw)
+    return stamp.timestamp() if stamp else -math.inf
 
 
 # --- power ------------------------------------------------------------------------------
