@@ -23,6 +23,7 @@ from .const import (
     CONNECTION_FEMS_MODBUS,
     CONNECTION_FEMS_REST,
     CONNECTION_FLEXCONNECT,
+    CONNECTION_POWERFLEX,
     CONNECTION_SONNEN,
     DOMAIN,
 )
@@ -113,6 +114,12 @@ class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_sonnen(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """The sonnenBatterie over its local JSON API v1."""
         return await self._async_step_connection(CONNECTION_SONNEN, user_input)
+
+    async def async_step_powerflex(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A PowerFlex EV-charging site through the PowerFlex cloud."""
+        return await self._async_step_connection(CONNECTION_POWERFLEX, user_input)
 
     async def _async_step_connection(
         self, menu_id: str, user_input: dict[str, Any] | None

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -28,6 +28,8 @@ from .descriptions import (
     EnergyFlexNumberDescription,
     EnergyFlexSelectDescription,
     EnergyFlexSensorDescription,
+    EnergyFlexSettingNumberDescription,
+    EnergyFlexSwitchDescription,
 )
 from .device import EnergyFlexDevice
 
@@ -196,8 +198,35 @@ class EnergyFlexRuntime:
     binary_sensors: tuple[EnergyFlexBinarySensorDescription, ...] = ()
     numbers: tuple[EnergyFlexNumberDescription, ...] = ()
     selects: tuple[EnergyFlexSelectDescription, ...] = ()
+    setting_numbers: tuple[EnergyFlexSettingNumberDescription, ...] = ()
+    switches: tuple[EnergyFlexSwitchDescription, ...] = ()
     # Client-side facts for diagnostics (never secrets; they are redacted anyway).
     diagnostics: Callable[[], dict[str, Any]] = dict
+    # What a vendor's own actions need of a loaded entry (e.g. PowerFlex's site control).
+    vendor_data: object = None
+    _device_listeners: list[Callable[[list[EnergyFlexDevice]], None]] = field(
+        default_factory=list, repr=False
+    )
+
+    @callback
+    def async_add_devices(self, devices: list[EnergyFlexDevice]) -> None:
+        """Devices that appeared while the entry is loaded: every platform adds their entities."""
+        self.devices.extend(devices)
+        for listener in list(self._device_listeners):
+            listener(devices)
+
+    @callback
+    def async_remove_device(self, device: EnergyFlexDevice) -> None:
+        """Forget a device that is gone (its registry entry is removed by the caller)."""
+        self.devices.remove(device)
+
+    @callback
+    def async_listen_new_devices(
+        self, listener: Callable[[list[EnergyFlexDevice]], None]
+    ) -> CALLBACK_TYPE:
+        """Call `listener` with the devices each `async_add_devices` brings; returns the remover."""
+        self._device_listeners.append(listener)
+        return lambda: self._device_listeners.remove(listener)
 
 
 type EnergyFlexConfigEntry = ConfigEntry[EnergyFlexRuntime]

@@ -23,11 +23,17 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
+from homeassistant.components.switch import SwitchEntityDescription
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
+from homeassistant.core import CALLBACK_TYPE
 from homeassistant.helpers.typing import StateType
 
 from .control import SetpointKind
 from .device import EnergyFlexDevice
+
+# Subscribes an entity's state writer to a value that changes between polls (e.g. what
+# was last pushed to the device); returns the unsubscribe.
+type ListenFn = Callable[[CALLBACK_TYPE], CALLBACK_TYPE]
 
 # --- sensors ------------------------------------------------------------------------------
 
@@ -39,6 +45,7 @@ class EnergyFlexSensorDescription(SensorEntityDescription):
     value_fn: Callable[[Any], StateType]
     # Whether the device has this value at all (see `entity.device_has`).
     has_fn: Callable[[Any], bool] = lambda data: True
+    listen_fn: ListenFn | None = None
 
 
 # Builders for the common keys (DESIGN §3), so every vendor's battery looks the same.
@@ -118,6 +125,7 @@ class EnergyFlexBinarySensorDescription(BinarySensorEntityDescription):
     value_fn: Callable[[Any], bool | None]
     # Whether the device has this flag at all (see `entity.device_has`).
     has_fn: Callable[[Any], bool] = lambda data: True
+    listen_fn: ListenFn | None = None
 
 
 # --- numbers ------------------------------------------------------------------------------
@@ -150,6 +158,23 @@ def power_setpoint(
 BATTERY_POWER_SETPOINT = power_setpoint("battery_power_setpoint", SetpointKind.BATTERY_POWER)
 
 
+@dataclass(frozen=True, kw_only=True)
+class EnergyFlexSettingNumberDescription(NumberEntityDescription):
+    """A setting the device keeps (e.g. a site's power cap), changed through the vendor.
+
+    Shown from the poll; unlike a setpoint nothing is held or released.
+    Unit, device class and bounds may follow the data (a cap in kW or in A) and options.
+    `value_fn` returning `None` makes the entity unavailable (the device has no such
+    setting now).
+    """
+
+    value_fn: Callable[[Any], float | None]
+    set_fn: Callable[[EnergyFlexDevice, float], Awaitable[None]]
+    unit_fn: Callable[[Any], str | None] | None = None
+    device_class_fn: Callable[[Any], NumberDeviceClass | None] | None = None
+    range_fn: Callable[[Any], tuple[float, float]] | None = None
+
+
 # --- selects ------------------------------------------------------------------------------
 
 
@@ -159,3 +184,17 @@ class EnergyFlexSelectDescription(SelectEntityDescription):
 
     current_fn: Callable[[Any], str | None]
     select_fn: Callable[[EnergyFlexDevice, str], Awaitable[None]]
+
+
+# --- switches -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyFlexSwitchDescription(SwitchEntityDescription):
+    """An on/off setting the device keeps: read from the poll, switched through the vendor.
+
+    `is_on_fn` returning `None` makes the switch unavailable.
+    """
+
+    is_on_fn: Callable[[Any], bool | None]
+    set_fn: Callable[[EnergyFlexDevice, bool], Awaitable[None]]

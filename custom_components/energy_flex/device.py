@@ -20,3 +20,10 @@ class EnergyFlexDevice:
     # Picks this device's part of the coordinator's data; `None` = unavailable.
     data: Callable[[Any], Any] = lambda data: data
     controller: SetpointController | None = None
+    # The description keys this device has; `None` = every description of the runtime.
+    # Lets one entry hold devices of different kinds (an EV site and its stations).
+    entity_keys: frozenset[str] | None = None
+
+    def offers(self, key: str) -> bool:
+        """Whether the entity described by `key` belongs to this device."""
+        return self.entity_keys is None or key in self.entity_keys

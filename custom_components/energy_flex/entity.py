@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.core import callback
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .control import SetpointController
 from .coordinator import (
+    EnergyFlexConfigEntry,
     EnergyFlexCoordinator,
 )
 from .device import EnergyFlexDevice
@@ -31,6 +34,27 @@ def device_has(
     has_fn: Callable[[Any], bool] | None = getattr(description, "has_fn", None)
     data = device.data(coordinator.data)
     return has_fn is None or data is None or has_fn(data)
+
+
+@callback
+def async_add_device_entities(
+    entry: EnergyFlexConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    build: Callable[[EnergyFlexDevice], Iterable[Entity]],
+) -> None:
+    """Add `build(device)` for every device of the entry, now and for devices added later.
+
+    Devices that appear while the entry is loaded (an EV site's new charging station)
+    get their entities without a reload.
+    """
+    runtime = entry.runtime_data
+
+    @callback
+    def add(devices: list[EnergyFlexDevice]) -> None:
+        async_add_entities([entity for device in devices for entity in build(device)])
+
+    add(runtime.devices)
+    entry.async_on_unload(runtime.async_listen_new_devices(add))
 
 
 class EnergyFlexEntity(CoordinatorEntity[EnergyFlexCoordinator[Any]]):

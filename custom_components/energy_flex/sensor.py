@@ -11,7 +11,8 @@ from homeassistant.helpers.typing import StateType
 
 from .coordinator import EnergyFlexConfigEntry
 from .descriptions import EnergyFlexSensorDescription
-from .entity import EnergyFlexEntity, device_has
+from .device import EnergyFlexDevice
+from .entity import EnergyFlexEntity, async_add_device_entities, device_has
 
 PARALLEL_UPDATES = 0  # the coordinator polls; entities only read its data
 
@@ -23,18 +24,28 @@ async def async_setup_entry(
 ) -> None:
     """Add every sensor the entry's vendor describes that each of its devices has."""
     runtime = entry.runtime_data
-    async_add_entities(
-        EnergyFlexSensor(runtime.coordinator, device, description)
-        for device in runtime.devices
-        for description in runtime.sensors
-        if device_has(runtime.coordinator, device, description)
-    )
+
+    def build(device: EnergyFlexDevice) -> list[EnergyFlexSensor]:
+        return [
+            EnergyFlexSensor(runtime.coordinator, device, description)
+            for description in runtime.sensors
+            if device.offers(description.key)
+            and device_has(runtime.coordinator, device, description)
+        ]
+
+    async_add_device_entities(entry, async_add_entities, build)
 
 
 class EnergyFlexSensor(EnergyFlexEntity, SensorEntity):
     """A measured value; `None` from the device shows as unknown, never as 0."""
 
     entity_description: EnergyFlexSensorDescription
+
+    async def async_added_to_hass(self) -> None:
+        """Also follow a value that changes between polls, if the description has one."""
+        await super().async_added_to_hass()
+        if (listen := self.entity_description.listen_fn) is not None:
+            self.async_on_remove(listen(self.async_write_ha_state))
 
     @property
     def native_value(self) -> StateType:

@@ -21,6 +21,7 @@ from .const import (
 )
 from .control import SetpointController, SetpointKind
 from .coordinator import EnergyFlexConfigEntry
+from .vendors.powerflex.services import async_setup_powerflex_services
 
 _TARGET = cv.TARGET_SERVICE_FIELDS
 SET_BATTERY_POWER_SCHEMA = probatio.Schema(
@@ -94,3 +95,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_RELEASE_CONTROL, _async_release_control, RELEASE_CONTROL_SCHEMA
     )
+    async_setup_powerflex_services(hass)

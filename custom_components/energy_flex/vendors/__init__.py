@@ -6,6 +6,7 @@ from .base import Vendor
 from .fems_modbus import FemsModbusVendor
 from .fems_rest import FemsRestVendor
 from .flexconnect import FlexConnectVendor
+from .powerflex import PowerFlexVendor
 from .sonnen import SonnenVendor
 
 # Only connections that exist are offered in the menu; a new vendor adds one line.
@@ -13,3 +14,4 @@ VENDORS: dict[str, Vendor] = {
     vendor.menu_id: vendor
     for vendor in (FemsRestVendor(), FemsModbusVendor(), FlexConnectVendor(), SonnenVendor())
 }
+VENDORS[PowerFlexVendor.menu_id] = PowerFlexVendor()
