@@ -9,6 +9,7 @@ from typing import Any
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .control import SetpointController
+from .planner import BatteryFacts, SocPlanner
 
 
 @dataclass(kw_only=True)
@@ -20,3 +21,19 @@ class EnergyFlexDevice:
     # Picks this device's part of the coordinator's data; `None` = unavailable.
     data: Callable[[Any], Any] = lambda data: data
     controller: SetpointController | None = None
+    # A battery: reads what planning needs from this device's data (`None`: not a battery).
+    battery: Callable[[Any], BatteryFacts] | None = None
+    # Runs `reach_state_of_charge` plans; set up for batteries that have a controller.
+    planner: SocPlanner | None = None
+
+    @property
+    def name(self) -> str:
+        """The device's name, for log lines and messages."""
+        return str(self.info.get("name") or self.identity)
+
+    def battery_facts(self, data: Any) -> BatteryFacts | None:
+        """What planning needs from the coordinator's `data`; `None` while it is unknown."""
+        mine = self.data(data) if data is not None else None
+        if self.battery is None or mine is None:
+            return None
+        return self.battery(mine)
