@@ -225,11 +225,7 @@ class SetpointController:
         """
         self.validate(kind, value)
         async with self._lock:
-            if (
-                self._plans.get(kind) != plan
-                or kind in self._releasing
-                or self._desired.get(kind) != self._held.get(kind)
-            ):
+            if not self._plan_holds(kind, plan):
                 return False
             if self._held.get(kind) == value:
                 return True
@@ -242,9 +238,16 @@ class SetpointController:
         return True
 
     async def async_release(
-        self, kinds: tuple[SetpointKind, ...] | None = None, *, keep_trying: bool = False
+        self,
+        kinds: tuple[SetpointKind, ...] | None = None,
+        *,
+        keep_trying: bool = False,
+        plan: dict[str, Any] | None = None,
     ) -> None:
         """Hand control back to the device; without `kinds`, everything held.
+
+        With `plan`, only what that plan still holds: a plan that ends never ends a
+        command given meanwhile.
 
         Releasing when nothing is held still tells the device, so the button also
         recovers a setpoint left behind by an earlier crash. A release that does not
@@ -256,6 +259,10 @@ class SetpointController:
             kinds = self._kinds_in_control() or (SetpointKind.BATTERY_POWER,)
         failure: EnergyFlexApiError | None = None
         async with self._lock:
+            if plan is not None:
+                kinds = tuple(kind for kind in kinds if self._plan_holds(kind, plan))
+                if not kinds:
+                    return  # another command took over: it is not ours to end
             for kind in kinds:
                 self._desired.pop(kind, None)
                 if failure is None:
@@ -362,6 +369,14 @@ class SetpointController:
             else:
                 self._desired.pop(kind, None)
             raise self._map_error(err) from err
+
+    def _plan_holds(self, kind: SetpointKind, plan: dict[str, Any]) -> bool:
+        """`plan` holds `kind`, and no newer command or release replaced or awaits it."""
+        return (
+            self._plans.get(kind) == plan
+            and kind not in self._releasing
+            and self._desired.get(kind) == self._held.get(kind)
+        )
 
     def _kinds_in_control(self) -> tuple[SetpointKind, ...]:
         """Held kinds in the order they were taken, then those only pending a release."""

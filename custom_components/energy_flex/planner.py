@@ -193,7 +193,8 @@ def plan_step(
     assert facts.state_of_charge is not None
     assert facts.usable_capacity is not None
     seconds_left = max((plan.deadline - now).total_seconds(), 1.0)
-    percent = max(0.0, abs(plan.goal(facts.reserve) - facts.state_of_charge))
+    to_go = plan.goal(facts.reserve) - facts.state_of_charge
+    percent = max(0.0, to_go if plan.direction is Direction.CHARGE else -to_go)
     needed = needed_power(percent, facts.usable_capacity, seconds_left)
     cap = power_cap(plan.direction, allowed, plan.max_power)
     magnitude = min(float(math.ceil(needed - _ROUNDING_SLACK_W)), cap)
@@ -356,6 +357,7 @@ class SocPlanner:
             KIND, step.power, plan.deadline - dt_util.utcnow(), plan=record
         )
         self._remember(record, step)
+        self._notify()
         _LOGGER.info(
             "%s: %s to %g %% by %s, at %g W",
             self._name,
@@ -421,7 +423,7 @@ class SocPlanner:
                 facts.state_of_charge,
                 plan.target,
             )
-            await self._controller.async_release((KIND,))
+            await self._controller.async_release((KIND,), plan=record)
             return
         allowed = self._controller.allowed_range(KIND)
         if allowed is None:
