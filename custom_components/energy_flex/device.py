@@ -22,7 +22,8 @@ class EnergyFlexDevice:
     data: Callable[[Any], Any] = lambda data: data
     controller: SetpointController | None = None
     # A battery: reads what planning needs from this device's data (`None`: not a battery).
-    battery: Callable[[Any], BatteryFacts] | None = None
+    # It may answer `None` while the device's data cannot be trusted (e.g. an offline edge).
+    battery: Callable[[Any], BatteryFacts | None] | None = None
     # Runs `reach_state_of_charge` plans; set up for batteries that have a controller.
     planner: SocPlanner | None = None
 

@@ -14,6 +14,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.energy_flex.const import DOMAIN
 from custom_components.energy_flex.control import SetpointKind
@@ -251,3 +255,19 @@ async def test_a_plan_at_its_target_never_ends_a_command_given_meanwhile(
         await manual
         assert harness.commands() == [-1000, -500]
         assert controller.held(SetpointKind.BATTERY_POWER) == -500
+
+
+async def test_diagnostics_show_the_running_plan(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, freezer: FrozenDateTimeFactory
+) -> None:
+    async with open_harness(hass, "fems_rest") as harness:
+        deadline = dt_util.utcnow() + timedelta(hours=3)
+        await reach(hass, harness, 80, deadline)
+        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, harness.entry)
+        assert diagnostics["control"]["0"]["plan"] == {
+            "target": 80.0,
+            "deadline": deadline.isoformat(),
+            "direction": "charge",
+            "max_power": None,
+        }
+        assert diagnostics["control"]["0"]["held"]["battery_power"] == -1000
