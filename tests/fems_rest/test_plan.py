@@ -271,3 +271,17 @@ async def test_diagnostics_show_the_running_plan(
             "max_power": None,
         }
         assert diagnostics["control"]["0"]["held"]["battery_power"] == -1000
+
+
+async def test_by_as_the_ui_sends_it_is_local_time(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The date-time picker sends "YYYY-MM-DD HH:MM:SS" without a zone: Home Assistant's."""
+    await hass.config.async_set_time_zone("Europe/Berlin")
+    async with open_harness(hass, "fems_rest") as harness:
+        deadline = (dt_util.utcnow() + timedelta(hours=3)).replace(microsecond=0)
+        local = dt_util.as_local(deadline).replace(tzinfo=None)
+        await reach(hass, harness, 80, local.isoformat(" "))
+        plan = state(hass, harness.plan_sensor)
+        assert plan.attributes["deadline"] == deadline.isoformat()
+        harness.assert_power(harness.commands()[0] or 0, harness.expected_power(80, 50, deadline))
