@@ -14,6 +14,8 @@ from .button import RELEASE_CONTROL
 from .const import CONF_CONNECTION, DOMAIN
 from .coordinator import EnergyFlexConfigEntry
 from .entity import device_has
+from .planner import SocPlanner
+from .sensor import CONTROL_PLAN
 from .services import async_setup_services
 from .vendors import VENDORS
 
@@ -38,12 +40,28 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -
     """Connect, create the entities, then finish what was held before a restart."""
     vendor = VENDORS[entry.data[CONF_CONNECTION]]
     entry.runtime_data = await vendor.async_create_runtime(hass, entry)
+    _attach_planners(hass, entry)
     _remove_stale_entities(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     for device in entry.runtime_data.devices:
         if device.controller is not None:
             await device.controller.async_restore()
     return True
+
+
+def _attach_planners(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -> None:
+    """Every battery Energy Flex controls can be planned (`reach_state_of_charge`)."""
+    coordinator = entry.runtime_data.coordinator
+    for device in entry.runtime_data.devices:
+        if device.controller is not None and device.battery is not None:
+            device.planner = SocPlanner(
+                hass,
+                entry,
+                coordinator=coordinator,
+                controller=device.controller,
+                facts=device.battery_facts,
+                name=device.name,
+            )
 
 
 def _remove_stale_entities(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -> None:
@@ -58,6 +76,7 @@ def _remove_stale_entities(hass: HomeAssistant, entry: EnergyFlexConfigEntry) ->
     control = {
         (Platform.BINARY_SENSOR, CONTROL_ACTIVE.key),
         (Platform.BUTTON, RELEASE_CONTROL.key),
+        (Platform.SENSOR, CONTROL_PLAN.key),
         *((Platform.NUMBER, description.key) for description in runtime.numbers),
         *((Platform.SELECT, description.key) for description in runtime.selects),
     }

@@ -53,8 +53,12 @@ MAX_REAL_TIME_LOAD_INTERVAL: Final = 300
 # Action (service) names and fields.
 SERVICE_SET_BATTERY_POWER: Final = "set_battery_power"
 SERVICE_RELEASE_CONTROL: Final = "release_control"
+SERVICE_REACH_STATE_OF_CHARGE: Final = "reach_state_of_charge"
 ATTR_POWER: Final = "power"
 ATTR_DURATION: Final = "duration"
+ATTR_STATE_OF_CHARGE: Final = "state_of_charge"
+ATTR_BY: Final = "by"
+ATTR_MAX_POWER: Final = "max_power"
 
 # PowerFlex actions and their fields.
 SERVICE_SET_SITE_LIMIT: Final = "set_site_limit"

@@ -10,7 +10,9 @@ on its device; `SetpointController` does everything else the same way for every 
   when it should have, and a restart never silently resumes an unbounded command;
 - finish a release that failed (the device did not answer) as soon as the device answers
   again, on the next keep-alive tick or the next successful poll; until then the release
-  wins over the held setpoint, which is never re-sent.
+  wins over the held setpoint, which is never re-sent;
+- carry the plan a command belongs to (`planner.py`), stored with its deadline, so a
+  planned command resumes with its plan after a restart and any other command ends it.
 
 Settings a device keeps by itself (an EV site's power cap, not a setpoint that lapses)
 go through `SettingsController`: serialised, bursts merged, and a change with a duration
@@ -78,6 +80,8 @@ class _StoredSetpoint(TypedDict):
     until: str | None
     # A release was asked for but has not reached the device yet.
     releasing: NotRequired[bool]
+    # The plan that re-plans this command's value (opaque here; `planner.py` reads it).
+    plan: NotRequired[dict[str, Any]]
 
 
 type WriteErrorMapper = Callable[[EnergyFlexApiError], HomeAssistantError]
@@ -110,6 +114,8 @@ class SetpointController:
         # Releases asked for that did not reach the device yet: they win over `_held`.
         self._releasing: set[SetpointKind] = set()
         self._deadlines: dict[SetpointKind, datetime] = {}
+        # The plan of each planned command; a command without one ends the plan.
+        self._plans: dict[SetpointKind, dict[str, Any]] = {}
         self._unsub_deadlines: dict[SetpointKind, CALLBACK_TYPE] = {}
         self._unsub_keepalive: CALLBACK_TYPE | None = None
         self._keepalive_failing = False
@@ -136,6 +142,10 @@ class SetpointController:
     def deadline(self, kind: SetpointKind) -> datetime | None:
         """When a held setpoint ends by itself, if it has a duration."""
         return self._deadlines.get(kind)
+
+    def plan(self, kind: SetpointKind) -> dict[str, Any] | None:
+        """The plan the held `kind` belongs to, or `None` for a direct command."""
+        return self._plans.get(kind)
 
     def next_deadline(self) -> datetime | None:
         """The earliest moment a held setpoint ends by itself."""
@@ -179,9 +189,17 @@ class SetpointController:
             )
 
     async def async_set(
-        self, kind: SetpointKind, value: float, duration: timedelta | None = None
+        self,
+        kind: SetpointKind,
+        value: float,
+        duration: timedelta | None = None,
+        *,
+        plan: dict[str, Any] | None = None,
     ) -> None:
-        """Validate, send and hold a setpoint, optionally for `duration`."""
+        """Validate, send and hold a setpoint, optionally for `duration` and by a `plan`.
+
+        Every command replaces the plan of what it holds: one without `plan` ends it.
+        """
         self.validate(kind, value)
         self._desired[kind] = value
         async with self._lock:
@@ -196,15 +214,46 @@ class SetpointController:
                 self._held[kind] = target
                 self._releasing.discard(kind)
             self._schedule_deadline(kind, duration)
+            if plan is None:
+                self._plans.pop(kind, None)
+            else:
+                self._plans[kind] = plan
         await self._async_save()
         self._ensure_keepalive()
         self._notify()
         await self._on_written()
 
+    async def async_adjust(self, kind: SetpointKind, value: float, plan: dict[str, Any]) -> bool:
+        """Change the value that `plan` holds, keeping its deadline.
+
+        Nothing is sent, and False returned, once another command, a release or a newer
+        call waiting to be sent has replaced `plan`: a re-plan never overrides the user.
+        """
+        self.validate(kind, value)
+        async with self._lock:
+            if not self._plan_holds(kind, plan):
+                return False
+            if self._held.get(kind) == value:
+                return True
+            self._desired[kind] = value
+            await self._async_write(kind, value)
+            self._held[kind] = value
+        await self._async_save()
+        self._notify()
+        await self._on_written()
+        return True
+
     async def async_release(
-        self, kinds: tuple[SetpointKind, ...] | None = None, *, keep_trying: bool = False
+        self,
+        kinds: tuple[SetpointKind, ...] | None = None,
+        *,
+        keep_trying: bool = False,
+        plan: dict[str, Any] | None = None,
     ) -> None:
         """Hand control back to the device; without `kinds`, everything held.
+
+        With `plan`, only what that plan still holds: a plan that ends never ends a
+        command given meanwhile.
 
         Releasing when nothing is held still tells the device, so the button also
         recovers a setpoint left behind by an earlier crash. A release that does not
@@ -216,6 +265,10 @@ class SetpointController:
             kinds = self._kinds_in_control() or (SetpointKind.BATTERY_POWER,)
         failure: EnergyFlexApiError | None = None
         async with self._lock:
+            if plan is not None:
+                kinds = tuple(kind for kind in kinds if self._plan_holds(kind, plan))
+                if not kinds:
+                    return  # another command took over: it is not ours to end
             for kind in kinds:
                 self._desired.pop(kind, None)
                 if failure is None:
@@ -231,6 +284,7 @@ class SetpointController:
                 if keep_trying or kind in self._held or kind in self._releasing:
                     self._releasing.add(kind)
                     self._cancel_deadline(kind)
+                    self._plans.pop(kind, None)
         if failure is not None:
             self._ensure_keepalive()
         elif not self.active:
@@ -272,7 +326,10 @@ class SetpointController:
             value = record["value"]
             if not record.get("releasing") and value is not None and until and until > now:
                 try:
-                    await self.async_set(kind, value, until - now)
+                    plan = record.get("plan")
+                    await self.async_set(
+                        kind, value, until - now, plan=plan if isinstance(plan, dict) else None
+                    )
                 except HomeAssistantError as err:
                     # Keep the record: the next start tries again.
                     _LOGGER.warning("Could not restore %s after the restart: %s", kind, err)
@@ -319,6 +376,14 @@ class SetpointController:
                 self._desired.pop(kind, None)
             raise self._map_error(err) from err
 
+    def _plan_holds(self, kind: SetpointKind, plan: dict[str, Any]) -> bool:
+        """`plan` holds `kind`, and no newer command or release replaced or awaits it."""
+        return (
+            self._plans.get(kind) == plan
+            and kind not in self._releasing
+            and self._desired.get(kind) == self._held.get(kind)
+        )
+
     def _kinds_in_control(self) -> tuple[SetpointKind, ...]:
         """Held kinds in the order they were taken, then those only pending a release."""
         pending = sorted(self._releasing - self._held.keys())
@@ -329,6 +394,7 @@ class SetpointController:
         self._held.pop(kind, None)
         self._releasing.discard(kind)
         self._cancel_deadline(kind)
+        self._plans.pop(kind, None)
 
     async def _async_finish_releases(self) -> bool:
         """Send the pending releases (under the lock); True if any reached the device."""
@@ -431,6 +497,8 @@ class SetpointController:
             }
             if kind in self._releasing:
                 record["releasing"] = True
+            if (plan := self._plans.get(kind)) is not None:
+                record["plan"] = plan
             records[kind.value] = record
         await self._store.async_save(records)
 

@@ -67,6 +67,8 @@ async def async_get_config_entry_diagnostics(
                 str(index): {
                     "active": device.controller.active,
                     "held": {kind.value: device.controller.held(kind) for kind in SetpointKind},
+                    # A running `reach_state_of_charge` plan: target, deadline, direction.
+                    "plan": device.controller.plan(SetpointKind.BATTERY_POWER),
                 }
                 for index, device in enumerate(runtime.devices)
                 if device.controller is not None

@@ -1,4 +1,4 @@
-"""FEMS control: ess0's OpenEMS write channels, held and released through `control.py`."""
+"""FEMS control: ess0's write channels (held through `control.py`) and planning's facts."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ...control import SetpointKind
 from ...coordinator import (
     EnergyFlexCoordinator,
 )
+from ...planner import BatteryFacts
 
 # Each held setpoint is one OpenEMS write channel of ess0.
 _CHANNEL_BY_KIND = {
@@ -77,3 +78,12 @@ class FemsControlAdapter:
     async def async_release(self, kind: SetpointKind) -> None:
         """`{"value": null}` drops the pending write at once."""
         await self._writer.async_set_channel(_CHANNEL_BY_KIND[kind], None)
+
+
+def fems_battery_facts(data: FemsSnapshot) -> BatteryFacts:
+    """State of charge and capacity as the FEMS reports them (`_sum/EssSoc`, `EssCapacity`).
+
+    No reserve: the emergency-capacity reserve is a controller's setting, not a channel
+    Energy Flex polls; a FEMS plan is bounded by the ESS's allowed discharge power only.
+    """
+    return BatteryFacts(state_of_charge=data.soc, usable_capacity=data.capacity)

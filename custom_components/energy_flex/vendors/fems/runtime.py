@@ -25,7 +25,7 @@ from ...coordinator import (
 )
 from ...device import EnergyFlexDevice
 from ..base import local_device_info
-from .control import FemsChannelWriter, FemsControlAdapter
+from .control import FemsChannelWriter, FemsControlAdapter, fems_battery_facts
 from .entities import FEMS_NUMBERS, FEMS_SENSORS
 
 
@@ -81,7 +81,7 @@ def fems_runtime(
 ) -> EnergyFlexRuntime:
     """One FEMS device, whatever the transport; control only when `writer` can write."""
     assert entry.unique_id is not None  # every entry is created with one
-    device = EnergyFlexDevice(identity=entry.unique_id, info=info)
+    device = EnergyFlexDevice(identity=entry.unique_id, info=info, battery=fems_battery_facts)
     if writer is not None:
         keepalive = entry.options.get(CONF_KEEPALIVE_INTERVAL, DEFAULT_KEEPALIVE_INTERVAL)
         adapter = FemsControlAdapter(writer, coordinator, timedelta(seconds=keepalive))

@@ -36,7 +36,7 @@ from ...coordinator import (
 )
 from ...device import EnergyFlexDevice
 from ..base import FlowError, IdentifiedDevice, Vendor
-from .control import FlexConnectControlAdapter, control_mode_select
+from .control import FlexConnectControlAdapter, control_mode_select, flexconnect_battery_facts
 from .entities import (
     FLEXCONNECT_BINARY_SENSORS,
     FLEXCONNECT_NUMBERS,
@@ -222,6 +222,7 @@ class FlexConnectVendor(Vendor):
                         # localhost address that means nothing to the browser).
                     ),
                     data=_battery_data(ski),
+                    battery=flexconnect_battery_facts,
                     controller=build_controller(
                         hass,
                         coordinator,

@@ -27,9 +27,10 @@ from ...api.sonnen import SonnenClient, SonnenOperatingMode, SonnenStatus
 from ...const import DOMAIN
 from ...control import SetpointKind
 from ...coordinator import EnergyFlexCoordinator
+from ...planner import BatteryFacts
 
 # --- control ----------------------------------------------------------------------------
-from .entities import SonnenData, is_off_grid
+from .entities import SonnenData, is_off_grid, usable_capacity
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -189,3 +190,13 @@ class SonnenControlAdapter:
     async def _async_remember(self, mode: int | None) -> None:
         self._found_mode = mode
         await self._store.async_save({"found_mode": mode})
+
+
+def sonnen_battery_facts(data: SonnenData) -> BatteryFacts:
+    """USOC (the state of charge the unit shows), the capacity it spans, the backup buffer."""
+    status = data.status
+    return BatteryFacts(
+        state_of_charge=status.usoc,
+        usable_capacity=usable_capacity(status),
+        reserve=status.backup_buffer,
+    )

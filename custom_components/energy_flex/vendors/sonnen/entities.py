@@ -80,6 +80,23 @@ def is_off_grid(status: SonnenStatus) -> bool:
     return status.grid_state is SonnenGridState.OFF_GRID or status.ac_voltage_v == 0
 
 
+def usable_capacity(status: SonnenStatus) -> float | None:
+    """Wh between 0 % and 100 % USOC, derived: the v1 status reports no capacity.
+
+    The remaining energy follows RSOC, so the whole battery holds remaining ÷ RSOC. USOC
+    spans only the part above the bottom reserve; the energy still missing to full is the
+    same on both scales, so the USOC span is whole × (100 − RSOC) ÷ (100 − USOC). A full
+    unit (either at 100 %) cannot tell the two apart: the whole battery, then.
+    """
+    remaining, rsoc, usoc = status.remaining_capacity_wh, status.rsoc, status.usoc
+    if remaining is None or rsoc is None or usoc is None or rsoc <= 0 or remaining <= 0:
+        return None
+    whole = remaining * 100 / rsoc
+    if rsoc >= 100 or usoc >= 100:
+        return whole
+    return min(whole, whole * (100 - rsoc) / (100 - usoc))
+
+
 def _operating_mode(status: SonnenStatus) -> str | None:
     if status.operating_mode is None:
         return None

@@ -29,7 +29,7 @@ from ...descriptions import BATTERY_POWER_SETPOINT
 from ...device import EnergyFlexDevice
 from ...energy_integrator import EnergyIntegrator
 from ..base import FlowError, IdentifiedDevice, Vendor, host_port_fields, local_device_info
-from .control import SonnenControlAdapter
+from .control import SonnenControlAdapter, sonnen_battery_facts
 from .entities import (
     SONNEN_BINARY_SENSORS,
     SONNEN_SENSORS,
@@ -127,6 +127,7 @@ class SonnenVendor(Vendor):
                 sw_version=software,
                 serial_number=serial,
             ),
+            battery=sonnen_battery_facts,
         )
         adapter = SonnenControlAdapter(
             hass,
