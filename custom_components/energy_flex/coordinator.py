@@ -56,6 +56,8 @@ class EnergyFlexCoordinator[DataT](DataUpdateCoordinator[DataT]):
             update_interval=update_interval,
         )
         self._fetch = fetch
+        # Values the sensors refuse now as impossible, by (device identity, key).
+        self.rejected_values: dict[tuple[str, str], str] = {}
 
     async def _async_update_data(self) -> DataT:
         try:

@@ -28,6 +28,7 @@ from homeassistant.helpers.typing import StateType
 
 from .control import SetpointKind
 from .device import EnergyFlexDevice
+from .plausibility import ValueKind
 
 # --- sensors ------------------------------------------------------------------------------
 
@@ -37,6 +38,23 @@ class EnergyFlexSensorDescription(SensorEntityDescription):
     """A sensor and how to read it from its device's data."""
 
     value_fn: Callable[[Any], StateType]
+    # The plausibility gate of its values; `None`: follows from the device class and unit.
+    kind: ValueKind | None = None
+    # The measured value this one is computed from (e.g. the charge part of the battery
+    # power): when that cannot be true, a plausible-looking result is not true either.
+    derived_from: Callable[[Any], StateType] | None = None
+
+
+# The common power keys that measure the battery itself (bounded by its rated power).
+BATTERY_POWER_KEYS = frozenset(
+    {
+        "battery_power",
+        "battery_charge_power",
+        "battery_discharge_power",
+        "max_charge_power",
+        "max_discharge_power",
+    }
+)
 
 
 # Builders for the common keys (DESIGN §3), so every vendor's battery looks the same.
@@ -60,6 +78,7 @@ def power_sensor(
     *,
     entity_category: EntityCategory | None = None,
     enabled: bool = True,
+    derived_from: Callable[[Any], StateType] | None = None,
 ) -> EnergyFlexSensorDescription:
     """A power in W, selectable in the Energy dashboard."""
     return EnergyFlexSensorDescription(
@@ -71,6 +90,8 @@ def power_sensor(
         entity_category=entity_category,
         entity_registry_enabled_default=enabled,
         value_fn=value_fn,
+        kind=ValueKind.BATTERY_POWER if key in BATTERY_POWER_KEYS else ValueKind.POWER,
+        derived_from=derived_from,
     )
 
 

@@ -20,3 +20,5 @@ class EnergyFlexDevice:
     # Picks this device's part of the coordinator's data; `None` = unavailable.
     data: Callable[[Any], Any] = lambda data: data
     controller: SetpointController | None = None
+    # What the device says it can do (W) from its data, if it says; bounds its powers.
+    rated_power: Callable[[Any], float | None] = lambda data: None

@@ -69,6 +69,8 @@ class FemsSnapshot:
     consumed_energy: float | None = None
     allowed_charge_power: float | None = None
     allowed_discharge_power: float | None = None
+    # What the ESS says it can do (VA); bounds the powers shown.
+    max_apparent_power: float | None = None
 
 
 def as_text(raw: object) -> str | None:

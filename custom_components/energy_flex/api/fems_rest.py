@@ -8,7 +8,6 @@ understood; see `fems-openems-api-notes.md` §1.9.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -30,7 +29,7 @@ from .fems import (
     as_text,
 )
 from .http import async_request
-from .values import as_enum, as_number
+from .values import as_enum, as_number, parse_json
 
 DEFAULT_READ_PORT: Final = 8084
 DEFAULT_WRITE_PORT: Final = 80
@@ -46,6 +45,7 @@ _SUM_CHANNELS: Final = (
     "EssSoc",
     "EssDischargePower",
     "EssCapacity",
+    "EssMaxApparentPower",
     "GridActivePower",
     "GridMode",
     "ProductionActivePower",
@@ -195,8 +195,8 @@ def _basic_auth(password: str) -> str:
 def _channels_by_address(body: bytes) -> dict[str, object]:
     """Key a regex answer by `address`: one match is an object, several an array."""
     try:
-        decoded = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as err:
+        decoded = parse_json(body)
+    except ValueError as err:
         raise ApiResponseError("answer is not JSON") from err
     items = decoded if isinstance(decoded, list) else [decoded]
     channels: dict[str, object] = {}
@@ -231,6 +231,7 @@ def _snapshot_from_channels(channels: Mapping[str, object]) -> FemsSnapshot:
         consumed_energy=number("_sum/ConsumptionActiveEnergy"),
         allowed_charge_power=number(f"{ESS_ID}/AllowedChargePower"),
         allowed_discharge_power=number(f"{ESS_ID}/AllowedDischargePower"),
+        max_apparent_power=number("_sum/EssMaxApparentPower"),
     )
 
 
