@@ -127,6 +127,7 @@ class FemsRestSimulator(ApiWorkerView, SimulatorLifecycle):
         self.requests = RequestCounter()
         # Test knobs that apply at once: forced nulls, forced raw values, GridMode -1.
         self.undefined: set[str] = set()
+        self.all_undefined = False  # every channel value undefined at once
         self.overrides: dict[str, JsonScalar] = {}
         self.grid_mode_undefined = False
         # Device status, reported from the next controller cycle on.
@@ -310,7 +311,7 @@ class FemsRestSimulator(ApiWorkerView, SimulatorLifecycle):
         return json_response(_not_alphabetical(objects))
 
     def _value(self, address: str) -> JsonScalar:
-        if address in self.undefined:
+        if self.all_undefined or address in self.undefined:
             return None
         if address in self.overrides:
             return self.overrides[address]
