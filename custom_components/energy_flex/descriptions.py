@@ -30,6 +30,7 @@ from homeassistant.helpers.typing import StateType
 
 from .control import SetpointKind
 from .device import EnergyFlexDevice
+from .plausibility import ValueKind
 
 # Subscribes an entity's state writer to a value that changes between polls (e.g. what
 # was last pushed to the device); returns the unsubscribe.
@@ -46,6 +47,23 @@ class EnergyFlexSensorDescription(SensorEntityDescription):
     # Whether the device has this value at all (see `entity.device_has`).
     has_fn: Callable[[Any], bool] = lambda data: True
     listen_fn: ListenFn | None = None
+    # The plausibility gate of its values; `None`: follows from the device class and unit.
+    kind: ValueKind | None = None
+    # The measured value this one is computed from (e.g. the charge part of the battery
+    # power): when that cannot be true, a plausible-looking result is not true either.
+    derived_from: Callable[[Any], StateType] | None = None
+
+
+# The common power keys that measure the battery itself (bounded by its rated power).
+BATTERY_POWER_KEYS = frozenset(
+    {
+        "battery_power",
+        "battery_charge_power",
+        "battery_discharge_power",
+        "max_charge_power",
+        "max_discharge_power",
+    }
+)
 
 
 # Builders for the common keys (DESIGN §3), so every vendor's battery looks the same.
@@ -69,6 +87,7 @@ def power_sensor(
     *,
     entity_category: EntityCategory | None = None,
     enabled: bool = True,
+    derived_from: Callable[[Any], StateType] | None = None,
 ) -> EnergyFlexSensorDescription:
     """A power in W, selectable in the Energy dashboard."""
     return EnergyFlexSensorDescription(
@@ -80,6 +99,8 @@ def power_sensor(
         entity_category=entity_category,
         entity_registry_enabled_default=enabled,
         value_fn=value_fn,
+        kind=ValueKind.BATTERY_POWER if key in BATTERY_POWER_KEYS else ValueKind.POWER,
+        derived_from=derived_from,
     )
 
 

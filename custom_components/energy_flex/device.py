@@ -46,3 +46,6 @@ class EnergyFlexDevice:
         if self.battery is None or mine is None:
             return None
         return self.battery(mine)
+
+    # What the device says it can do (W) from its data, if it says; bounds its powers.
+    rated_power: Callable[[Any], float | None] = lambda data: None

@@ -63,6 +63,11 @@ async def async_get_config_entry_diagnostics(
             "client": runtime.diagnostics(),
             "last_update_success": runtime.coordinator.last_update_success,
             "data": _plain(data, aliases),
+            # Values the plausibility gates refuse right now (shown as unknown).
+            "rejected_values": {
+                f"{aliases.get(identity, '?')}/{key}": reason
+                for (identity, key), reason in runtime.coordinator.rejected_values.items()
+            },
             "control": {
                 str(index): {
                     "active": device.controller.active,

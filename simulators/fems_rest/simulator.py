@@ -129,6 +129,7 @@ class FemsRestSimulator(ApiWorkerView, SimulatorLifecycle):
         # channels this FEMS does not have at all (an older firmware, no ess0).
         self.undefined: set[str] = set()
         self.absent: set[str] = set()
+        self.all_undefined = False  # every channel value undefined at once
         self.overrides: dict[str, JsonScalar] = {}
         self.grid_mode_undefined = False
         # A 500 storm: every request fails with this runtime exception, before
@@ -327,7 +328,7 @@ class FemsRestSimulator(ApiWorkerView, SimulatorLifecycle):
         return json_response(_not_alphabetical(objects))
 
     def _value(self, address: str) -> JsonScalar:
-        if address in self.undefined:
+        if self.all_undefined or address in self.undefined:
             return None
         if address in self.overrides:
             return self.overrides[address]

@@ -77,6 +77,9 @@ class FemsSnapshot:
         """Whether the device has every one of `fields` (values may still be undefined)."""
         return self.present is None or self.present.issuperset(fields)
 
+    # What the ESS says it can do (VA); bounds the powers shown.
+    max_apparent_power: float | None = None
+
 
 def as_text(raw: object) -> str | None:
     """Return a non-empty string value, or `None`."""

@@ -189,14 +189,15 @@ class FemsModbusClient:
         port: int = DEFAULT_PORT,
         *,
         read_write: bool = False,
-        timeout: float = DEFAULT_TIMEOUT_S,
+        timeout: float | None = None,
         max_read_registers: int = MAX_READ_REGISTERS,
     ) -> None:
         """Nothing is opened yet; the first call connects."""
         self._host = host
         self._port = port
         self._read_write = read_write
-        self._timeout = timeout
+        # The module default is read now, not at import, so it can be configured.
+        self._timeout = DEFAULT_TIMEOUT_S if timeout is None else timeout
         self._max_read_registers = max_read_registers
         self._lock = asyncio.Lock()
         self._modbus: AsyncModbusTcpClient | None = None

@@ -37,7 +37,7 @@ from .fems import (
     as_text,
 )
 from .http import async_request
-from .values import as_enum, as_number
+from .values import as_enum, as_number, parse_json
 
 DEFAULT_READ_PORT: Final = 8084
 DEFAULT_WRITE_PORT: Final = 80
@@ -53,6 +53,7 @@ _SUM_CHANNELS: Final = (
     "EssSoc",
     "EssDischargePower",
     "EssCapacity",
+    "EssMaxApparentPower",
     "GridActivePower",
     "GridMode",
     "ProductionActivePower",
@@ -236,8 +237,8 @@ def _basic_auth(password: str) -> str:
 def _channels_by_address(body: bytes) -> dict[str, object]:
     """Key a regex answer by `address`: one match is an object, several an array."""
     try:
-        decoded = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as err:
+        decoded = parse_json(body)
+    except ValueError as err:
         raise ApiResponseError("answer is not JSON") from err
     items = decoded if isinstance(decoded, list) else [decoded]
     channels: dict[str, object] = {}
@@ -270,6 +271,7 @@ _ADDRESS_BY_FIELD: Final = {
     "consumed_energy": "_sum/ConsumptionActiveEnergy",
     "allowed_charge_power": f"{ESS_ID}/AllowedChargePower",
     "allowed_discharge_power": f"{ESS_ID}/AllowedDischargePower",
+    "max_apparent_power": "_sum/EssMaxApparentPower",
 }
 
 
@@ -299,6 +301,7 @@ def _snapshot_from_channels(channels: Mapping[str, object]) -> FemsSnapshot:
         present=frozenset(
             field for field, address in _ADDRESS_BY_FIELD.items() if address in channels
         ),
+        max_apparent_power=number("_sum/EssMaxApparentPower"),
     )
 
 

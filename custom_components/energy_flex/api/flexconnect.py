@@ -12,7 +12,6 @@ the Home Assistant side converts.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import math
 import random
@@ -28,6 +27,7 @@ from yarl import URL
 
 from .errors import ApiConnectionError, ApiResponseError
 from .http import async_request
+from .values import parse_json
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -288,13 +288,14 @@ class FlexConnectClient:
         session: aiohttp.ClientSession,
         base_url: str,
         *,
-        timeout_ms: int = DEFAULT_TIMEOUT_MS,
+        timeout_ms: int | None = None,
     ) -> None:
         """Use the caller's session; `base_url` as returned by `normalize_url`."""
         self._session = session
         self._base_url = normalize_url(base_url)
-        self._timeout_ms = timeout_ms
-        self._http_timeout = aiohttp.ClientTimeout(total=timeout_ms / 1000 + _HTTP_MARGIN_S)
+        # The module default is read now, not at import, so it can be configured.
+        self._timeout_ms = DEFAULT_TIMEOUT_MS if timeout_ms is None else timeout_ms
+        self._http_timeout = aiohttp.ClientTimeout(total=self._timeout_ms / 1000 + _HTTP_MARGIN_S)
         # An incrementing counter from a random start: ids of two runs do not collide.
         self._req_ids = itertools.count(random.randint(1, _REQ_ID_MAX // 2))  # noqa: S311
         self._reported_unknown: set[str] = set()
@@ -446,8 +447,8 @@ class FlexConnectClient:
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
-        decoded = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as err:
+        decoded = parse_json(body)
+    except ValueError as err:
         raise ApiResponseError("answer is not JSON") from err
     if not isinstance(decoded, dict):
         raise ApiResponseError("answer is not a JSON object")
@@ -457,8 +458,8 @@ def _json_object(body: bytes) -> dict[str, Any]:
 def _version_text(body: bytes) -> str | None:
     """`/version` as JSON (`{"version": ...}` or a string) or as plain text."""
     try:
-        decoded: object = json.loads(body)
-    except ValueError, UnicodeDecodeError:
+        decoded: object = parse_json(body)
+    except ValueError:
         decoded = body.decode("utf-8", "replace")
     if isinstance(decoded, dict):
         decoded = decoded.get("version")

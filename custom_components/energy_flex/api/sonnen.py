@@ -13,7 +13,6 @@ integration converts them in `vendors/sonnen/entities.py`.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +24,7 @@ from yarl import URL
 
 from .errors import ApiConnectionError, ApiDeviceError, ApiResponseError
 from .http import HttpAnswer, async_request
-from .values import as_number
+from .values import as_number, parse_json
 
 DEFAULT_PORT: Final = 8080
 
@@ -283,8 +282,8 @@ def _is_html(answer: HttpAnswer) -> bool:
 def _decode(body: bytes) -> object:
     """The body as JSON, or `None` when it is not JSON (v1 setpoints answer text/html)."""
     try:
-        return json.loads(body)
-    except ValueError, UnicodeDecodeError:
+        return parse_json(body)
+    except ValueError:
         return None
 
 

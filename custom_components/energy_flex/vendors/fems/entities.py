@@ -25,6 +25,7 @@ from ...descriptions import (
     state_of_charge_sensor,
     stored_energy_sensor,
 )
+from ...plausibility import ValueKind, plausible
 
 
 def _charge(power: float | None) -> float | None:
@@ -36,16 +37,27 @@ def _discharge(power: float | None) -> float | None:
 
 
 def _stored_energy(data: FemsSnapshot) -> float | None:
-    if data.capacity is None or data.soc is None:
+    # Derived: an impossible state of charge must not turn into a plausible-looking energy.
+    soc = plausible(ValueKind.PERCENTAGE, data.soc)
+    capacity = plausible(ValueKind.STORED_ENERGY, data.capacity)
+    if capacity is None or soc is None:
         return None
-    return round(data.capacity * data.soc / 100)
+    return round(capacity * soc / 100)
 
 
 _SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
     state_of_charge_sensor(lambda data: data.soc),
     power_sensor("battery_power", lambda data: data.battery_power),
-    power_sensor("battery_charge_power", lambda data: _charge(data.battery_power)),
-    power_sensor("battery_discharge_power", lambda data: _discharge(data.battery_power)),
+    power_sensor(
+        "battery_charge_power",
+        lambda data: _charge(data.battery_power),
+        derived_from=lambda data: data.battery_power,
+    ),
+    power_sensor(
+        "battery_discharge_power",
+        lambda data: _discharge(data.battery_power),
+        derived_from=lambda data: data.battery_power,
+    ),
     power_sensor("grid_power", lambda data: data.grid_power),
     power_sensor("production_power", lambda data: data.production_power),
     power_sensor("consumption_power", lambda data: data.consumption_power),
@@ -53,11 +65,13 @@ _SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
         "max_charge_power",
         lambda data: _charge(data.allowed_charge_power),
         entity_category=EntityCategory.DIAGNOSTIC,
+        derived_from=lambda data: data.allowed_charge_power,
     ),
     power_sensor(
         "max_discharge_power",
         lambda data: _discharge(data.allowed_discharge_power),
         entity_category=EntityCategory.DIAGNOSTIC,
+        derived_from=lambda data: data.allowed_discharge_power,
     ),
     stored_energy_sensor("stored_energy", _stored_energy),
     stored_energy_sensor(

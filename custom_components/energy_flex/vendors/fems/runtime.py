@@ -81,7 +81,12 @@ def fems_runtime(
 ) -> EnergyFlexRuntime:
     """One FEMS device, whatever the transport; control only when `writer` can write."""
     assert entry.unique_id is not None  # every entry is created with one
-    device = EnergyFlexDevice(identity=entry.unique_id, info=info, battery=fems_battery_facts)
+    device = EnergyFlexDevice(
+        identity=entry.unique_id,
+        info=info,
+        battery=fems_battery_facts,
+        rated_power=lambda data: data.max_apparent_power,
+    )
     if writer is not None:
         keepalive = entry.options.get(CONF_KEEPALIVE_INTERVAL, DEFAULT_KEEPALIVE_INTERVAL)
         adapter = FemsControlAdapter(writer, coordinator, timedelta(seconds=keepalive))

@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import selector
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from ...api.errors import ApiWriteRejectedError, WriteRejectedReason
+from ...api.errors import ApiResponseError, ApiWriteRejectedError, WriteRejectedReason
 from ...api.fems_rest import (
     DEFAULT_READ_PASSWORD,
     DEFAULT_READ_PORT,
@@ -87,7 +87,11 @@ class FemsRestVendor(Vendor):
     ) -> IdentifiedDevice:
         """Read once; with a write password, also prove owner rights on a write API."""
         client = FemsRestClient(async_get_clientsession(hass), _endpoint(data))
-        snapshot = await client.async_get_snapshot()
+        try:
+            snapshot = await client.async_get_snapshot()
+        except ApiResponseError as err:
+            # Something answers there (often the web interface's port), but not the API.
+            raise FlowError("fems_rest_not_recognised") from err
         if client.can_write:
             try:
                 await client.async_check_write_access()

@@ -135,8 +135,19 @@ def _sensor(
     )
 
 
-def _power(key: str, value_fn: _StatusFn, *, enabled: bool = True) -> EnergyFlexSensorDescription:
-    return power_sensor(key, lambda data: value_fn(data.status), enabled=enabled)
+def _power(
+    key: str,
+    value_fn: _StatusFn,
+    *,
+    enabled: bool = True,
+    derived_from: _StatusFn | None = None,
+) -> EnergyFlexSensorDescription:
+    return power_sensor(
+        key,
+        lambda data: value_fn(data.status),
+        enabled=enabled,
+        derived_from=None if derived_from is None else lambda data: derived_from(data.status),
+    )
 
 
 def _counter(key: str) -> EnergyFlexSensorDescription:
@@ -159,8 +170,16 @@ _SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
         device_class=SensorDeviceClass.BATTERY,
     ),
     _power("battery_power", lambda status: status.pac_total_w),
-    _power("battery_charge_power", lambda status: _charge(status.pac_total_w)),
-    _power("battery_discharge_power", lambda status: _discharge(status.pac_total_w)),
+    _power(
+        "battery_charge_power",
+        lambda status: _charge(status.pac_total_w),
+        derived_from=lambda status: status.pac_total_w,
+    ),
+    _power(
+        "battery_discharge_power",
+        lambda status: _discharge(status.pac_total_w),
+        derived_from=lambda status: status.pac_total_w,
+    ),
     _power("grid_power", grid_power),
     _power("production_power", lambda status: status.production_w),
     _power("consumption_power", lambda status: status.consumption_w),

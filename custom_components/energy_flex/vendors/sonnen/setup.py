@@ -28,6 +28,7 @@ from ...coordinator import (
 from ...descriptions import BATTERY_POWER_SETPOINT
 from ...device import EnergyFlexDevice
 from ...energy_integrator import EnergyIntegrator
+from ...plausibility import rated_power
 from ..base import FlowError, IdentifiedDevice, Vendor, host_port_fields, local_device_info
 from .control import SonnenControlAdapter, sonnen_battery_facts
 from .entities import (
@@ -109,11 +110,13 @@ class SonnenVendor(Vendor):
         try:
             software = await client.async_get_software_version()
             serial = await client.async_get_serial_number()
-            inverter_max_power = await client.async_get_inverter_max_power()
+            # A rating that cannot be true bounds nothing: as if the unit did not say.
+            inverter_max_power = rated_power(await client.async_get_inverter_max_power())
         except EnergyFlexApiError as err:
             raise ConfigEntryNotReady(
                 translation_domain=DOMAIN, translation_key="cannot_connect"
             ) from err
+        integrator.rated_power_w = inverter_max_power
         assert entry.unique_id is not None  # every entry is created with one
         device = EnergyFlexDevice(
             identity=entry.unique_id,
@@ -128,6 +131,7 @@ class SonnenVendor(Vendor):
                 serial_number=serial,
             ),
             battery=sonnen_battery_facts,
+            rated_power=lambda _data: inverter_max_power,
         )
         adapter = SonnenControlAdapter(
             hass,
@@ -158,6 +162,7 @@ class SonnenVendor(Vendor):
                 "inverter_max_power": inverter_max_power,
                 "option_max_power": entry.options.get(CONF_INVERTER_MAX_POWER),
                 "found_mode": adapter.found_mode,
+                "energy_integrator": integrator.diagnostics(),
             },
         )
 
