@@ -483,7 +483,7 @@ class Bootstrap:
 
     async def _abort_flow(self, path: str) -> None:
         """Do not leave a half-done flow in the UI's "discovered" list."""
-        headers = {"Authorization": f"Bearer {self._token}"}
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         async with self._session.delete(self._base + path, headers=headers):
             pass
 
