@@ -2,10 +2,13 @@
 
 Waits until Home Assistant answers, onboards it with the dev owner if that has not
 happened yet, logs in, and adds one Energy Flex entry per connection in the flow's
-vendor menu (FEMS REST, FEMS Modbus, sonnen, FlexConnect), each pointed at its simulator,
-through the real config-flow API (the same calls the frontend makes): menu, then
+vendor menu (FEMS REST, FEMS Modbus, sonnen, FlexConnect, PowerFlex), each pointed at its
+simulator, through the real config-flow API (the same calls the frontend makes): menu, then
 next_step_id, then the form. A connection that already has an entry is skipped, so this
-is safe to run again on an already prepared config directory.
+is safe to run again on an already prepared config directory. The PowerFlex site's options
+(through the options-flow API) then point its real-time load at the FEMS REST entry's
+consumption power, so the simulated house load reaches the site's DCM; a site that has a
+source already keeps it.
 
 Then, over the websocket API: fills in the Energy dashboard (`energy/save_prefs`) and
 creates the "Energy Flex" dashboard (`lovelace/dashboards/create`, `lovelace/config/save`)
@@ -58,6 +61,16 @@ DEFAULT_FLEXCONNECT_SKIS = (
     "90D2A30FA3D2AD48525CD255F469C167ECF8292C",
     "5C3A81E0B7D94F26A1C0E4D2B8F7A6390C1D2E3F",
 )
+# The PowerFlex simulator's defaults (simulators/powerflex: --powerflex-site,
+# --powerflex-username, --powerflex-password); scripts/develop passes the same to both.
+DEFAULT_POWERFLEX_SITE = 3
+DEFAULT_POWERFLEX_USERNAME = "demo"
+DEFAULT_POWERFLEX_PASSWORD = "demo-password"
+# The demo's house load, pushed to the PowerFlex site as its real-time load (DESIGN §3.2
+# options): this connection's entity of this key, sent at most every 30 s.
+REAL_TIME_LOAD_CONNECTION = "fems_rest"
+REAL_TIME_LOAD_KEY = "consumption_power"
+REAL_TIME_LOAD_INTERVAL = 30
 
 
 class BootstrapError(Exception):
@@ -267,7 +280,40 @@ def _form_data(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             "url": f"http://{host}:{args.flexconnect_port}",
             "device_ids": list(args.flexconnect_ski or DEFAULT_FLEXCONNECT_SKIS),
         },
+        # Plain http: the integration allows it for loopback hosts only.
+        "powerflex": {
+            "url": f"http://{host}:{args.powerflex_port}",
+            "username": args.powerflex_username,
+            "password": args.powerflex_password,
+            "site_id": args.powerflex_site,
+        },
     }
+
+
+def real_time_load_source(entities: list[dict[str, Any]], source_entry_ids: set[str]) -> str | None:
+    """The entity id of the house load: the source entries' enabled consumption power."""
+    for entity in entities:
+        if (
+            entity.get("platform") == DOMAIN
+            and entity.get("config_entry_id") in source_entry_ids
+            and entity.get("translation_key") == REAL_TIME_LOAD_KEY
+            and entity.get("disabled_by") is None
+        ):
+            return str(entity["entity_id"])
+    return None
+
+
+def _options_data(source: str) -> dict[str, Any]:
+    """What to type into a PowerFlex entry's options form (the caps keep their defaults)."""
+    return {"real_time_load_entity": source, "real_time_load_interval": REAL_TIME_LOAD_INTERVAL}
+
+
+def _suggested(data_schema: list[dict[str, Any]], name: str) -> Any:
+    """The value a serialised form shows in field `name` (None: the field is empty)."""
+    for field in data_schema:
+        if field.get("name") == name:
+            return (field.get("description") or {}).get("suggested_value")
+    return None
 
 
 class Bootstrap:
@@ -437,7 +483,7 @@ class Bootstrap:
 
     async def _abort_flow(self, path: str) -> None:
         """Do not leave a half-done flow in the UI's "discovered" list."""
-        headers = {"Authorization": f"Bearer {self._token}"}
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         async with self._session.delete(self._base + path, headers=headers):
             pass
 
@@ -494,6 +540,64 @@ class Bootstrap:
         self._added[entry["entry_id"]] = connection
         _log(f"{connection}: added entry {entry['title']!r}: {entry.get('state', '?')}")
 
+    async def ensure_real_time_load(self, ws: HassWebSocket) -> None:
+        """Point each PowerFlex site without a real-time load source at the house load."""
+        entries = await self._entries()
+        sites = [entry for entry in entries if entry["connection"] == "powerflex"]
+        if not sites:
+            return
+        sources = {
+            entry["entry_id"]
+            for entry in entries
+            if entry["connection"] == REAL_TIME_LOAD_CONNECTION
+        }
+        source = real_time_load_source(await ws.call("config/entity_registry/list"), sources)
+        if source is None:
+            _log(
+                f"WARNING: no {REAL_TIME_LOAD_CONNECTION} {REAL_TIME_LOAD_KEY} sensor; "
+                "the PowerFlex site gets no real-time load"
+            )
+            return
+        for site in sites:
+            if await self._set_real_time_load(site, source):
+                await self._wait_for_entity(ws, site["entry_id"], "real_time_load")
+
+    async def _wait_for_entity(self, ws: HassWebSocket, entry_id: str, key: str) -> None:
+        """Wait until the entry's entity `key` is registered (the reload has set it up)."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for entity in await ws.call("config/entity_registry/list"):
+                if (
+                    entity.get("config_entry_id") == entry_id
+                    and entity.get("translation_key") == key
+                ):
+                    return
+            await asyncio.sleep(0.5)
+        raise BootstrapError(f"no {key} entity 60 s after saving the options")
+
+    async def _set_real_time_load(self, entry: dict[str, Any], source: str) -> bool:
+        """The options flow, as the frontend runs it; False when a source was set already."""
+        flow = await self._request(
+            "POST",
+            "/api/config/config_entries/options/flow",
+            json_body={"handler": entry["entry_id"], "show_advanced_options": False},
+        )
+        path = f"/api/config/config_entries/options/flow/{flow.get('flow_id')}"
+        if flow.get("type") != "form":
+            raise BootstrapError(f"{entry['title']}: expected the options form, got {flow}")
+        if current := _suggested(flow.get("data_schema") or [], "real_time_load_entity"):
+            await self._abort_flow(path)
+            _log(f"{entry['title']!r}: real-time load from {current}, left as it is")
+            return False
+        result = await self._request("POST", path, json_body=_options_data(source))
+        if result.get("type") != "create_entry":
+            raise BootstrapError(f"{entry['title']}: options not saved: {json.dumps(result)}")
+        _log(
+            f"{entry['title']!r}: real-time load from {source}, "
+            f"at most every {REAL_TIME_LOAD_INTERVAL} s (the entry reloads)"
+        )
+        return True
+
     async def run(self) -> None:
         """Wait, onboard if needed, log in, configure."""
         _log(f"waiting for Home Assistant at {self._base} ...")
@@ -509,13 +613,16 @@ class Bootstrap:
         await self.wait_running()
         await self.ensure_entries()
         await self.wait_entries_settled()
-        # Late: onboarding adds them in background tasks.
-        await self.remove_onboarding_extras()
-        if not await self.report_entries():
-            _log("WARNING: Energy Flex did not load; see the log for why")
         assert self._token is not None  # login() or onboard() set it
         ws = await HassWebSocket.connect(self._session, self._base, self._token)
         try:
+            await self.ensure_real_time_load(ws)
+            # Saved options reload the entry: its real_time_load sensor comes with that.
+            await self.wait_entries_settled()
+            # Late: onboarding adds them in background tasks.
+            await self.remove_onboarding_extras()
+            if not await self.report_entries():
+                _log("WARNING: Energy Flex did not load; see the log for why")
             await self.show(ws)
             _log("checking the calls the frontend makes first ...")
             if problems := await check_frontend(ws):
@@ -600,6 +707,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SKI",
         help="a FlexConnect simulator battery (repeat; default: the simulator's two)",
     )
+    parser.add_argument("--powerflex-port", type=int, default=18095)
+    parser.add_argument("--powerflex-site", type=int, default=DEFAULT_POWERFLEX_SITE)
+    parser.add_argument("--powerflex-username", default=DEFAULT_POWERFLEX_USERNAME)
+    parser.add_argument("--powerflex-password", default=DEFAULT_POWERFLEX_PASSWORD)
     parser.add_argument("--hass-log", type=Path, help="Home Assistant's output, for hints")
     parser.add_argument(
         "--dashboard-yaml", type=Path, help="also write the dashboard's config to this file"

@@ -6,9 +6,9 @@ ids are whatever Home Assistant assigned. Entities are found by their key (the
 translation key of DESIGN §3: `state_of_charge`, `grid_power`, ...), never by name.
 
 Extension point: cards are picked per device by entity key from the tables below, so a
-device of a new connection gets its section as soon as its keys are listed here. The
-PowerFlex keys (DESIGN §3.2) are already in: a PowerFlex site and its stations appear
-once the connection exists.
+device of a new connection gets its section as soon as its keys are listed here. A
+PowerFlex site (DESIGN §3.2) gets its charging power, the real-time load sent to its DCM
+and the DCM controls; each of its stations a section of its own.
 """
 
 from __future__ import annotations
@@ -35,10 +35,13 @@ TILE_KEYS = (
     # FlexConnect applies commands up to a minute late: desired and current side by side.
     "desired_power_setpoint",
     "current_power_setpoint",
-    # PowerFlex (DESIGN §3.2): the site and each charging station.
+    # PowerFlex (DESIGN §3.2): the site (its stations' power, the house load sent to its
+    # DCM) and each charging station.
     "site_charging_power",
+    "real_time_load",
     "charging_power",
     "charging_state",
+    "session_energy",
 )
 HISTORY_KEYS = (
     "battery_power",
@@ -47,6 +50,7 @@ HISTORY_KEYS = (
     "desired_power_setpoint",
     "current_power_setpoint",
     "site_charging_power",
+    "real_time_load",
     "charging_power",
 )
 CONTROL_KEYS = (
@@ -54,9 +58,10 @@ CONTROL_KEYS = (
     "control_active",
     "command_pending",
     "release_control",
-    # PowerFlex site: the DCM limit.
+    # PowerFlex site: the DCM limit and this month's peak target.
     "dcm_enabled",
     "dcm_max_load",
+    "target_peak_power",
 )
 HISTORY_HOURS = 6
 

@@ -8,12 +8,10 @@ from typing import Any
 import pytest
 import yaml
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.energy_flex.const import DOMAIN
 from scripts.develop_bootstrap import HassWebSocket, ensure_dashboard, fetch_devices
 from scripts.develop_dashboard import (
     CORE_CARD_TYPES,
@@ -22,9 +20,11 @@ from scripts.develop_dashboard import (
     card_types,
     entity_ids,
 )
+from tests.develop.conftest import HOUSE_LOAD
 
 DOCS_DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "dashboard.yaml"
 FEMS = "fems_fems12345"
+SITE = "powerflex_site_3"
 FEMS_ENTITIES = {
     f"sensor.{FEMS}_state_of_charge",
     f"sensor.{FEMS}_battery_power",
@@ -109,60 +109,60 @@ async def test_renamed_entities_keep_their_cards(
     assert f"sensor.{FEMS}_state_of_charge" not in entity_ids(config)
 
 
-async def test_powerflex_devices_get_sections_by_their_keys(
-    lovelace: None, hass: HomeAssistant, ws: HassWebSocket
+async def test_a_powerflex_site_and_its_stations_get_sections(
+    lovelace: None, hass: HomeAssistant, powerflex_entry: MockConfigEntry, ws: HassWebSocket
 ) -> None:
-    """The extension point: a PowerFlex site and station (DESIGN §3.2 keys) get sections."""
-    entry = MockConfigEntry(domain=DOMAIN, title="PowerFlex site 7")
-    entry.add_to_hass(hass)
-    devices = dr.async_get(hass)
-    entities = er.async_get(hass)
-    site = devices.async_get_or_create(
-        config_entry_id=entry.entry_id, identifiers={(DOMAIN, "site-7")}, name="Site 7"
-    )
-    station = devices.async_get_or_create(
-        config_entry_id=entry.entry_id,
-        identifiers={(DOMAIN, "acs-1")},
-        name="Station 1",
-        via_device_id=site.id,
-    )
-    for device, platform, key in (
-        (site, "sensor", "site_charging_power"),
-        (site, "number", "dcm_max_load"),
-        (site, "switch", "dcm_enabled"),
-        (station, "sensor", "charging_power"),
-        (station, "sensor", "charging_state"),
-    ):
-        entities.async_get_or_create(
-            platform,
-            DOMAIN,
-            f"{device.id}_{key}",
-            config_entry=entry,
-            device_id=device.id,
-            translation_key=key,
-            suggested_object_id=f"{device.name}_{key}",
-        )
-
+    """A real PowerFlex entry: the site's power, load and DCM; a section per station."""
     config = await ensure_dashboard(ws, await fetch_devices(ws))
-    site_section, station_section = sections(config)
-    assert site_section["cards"][0]["heading"] == "Site 7"
-    assert [card["type"] for card in site_section["cards"]] == [
-        "heading",
-        "tile",
-        "history-graph",
-        "entities",
+
+    fems_section, site_section, *station_sections = sections(config)
+    assert fems_section["cards"][0]["heading"] == "FEMS fems12345"
+    site_heading, *site_cards = site_section["cards"]
+    assert site_heading["heading"] == "PowerFlex site 3"
+    assert site_cards == [
+        {"type": "tile", "entity": f"sensor.{SITE}_site_charging_power"},
+        {"type": "tile", "entity": f"sensor.{SITE}_real_time_load_sent"},
+        {
+            "type": "history-graph",
+            "hours_to_show": 6,
+            "entities": [
+                {"entity": f"sensor.{SITE}_site_charging_power"},
+                {"entity": f"sensor.{SITE}_real_time_load_sent"},
+            ],
+        },
+        {
+            "type": "entities",
+            "title": "Control",
+            "entities": [
+                {"entity": f"switch.{SITE}_dcm_site_limit_enabled"},
+                {"entity": f"number.{SITE}_dcm_site_limit"},
+                {"entity": f"number.{SITE}_target_peak_power_this_month"},
+            ],
+        },
     ]
-    control = site_section["cards"][-1]
-    assert [item["entity"] for item in control["entities"]] == [
-        "switch.site_7_dcm_enabled",
-        "number.site_7_dcm_max_load",
+    # The simulator's site 3 has three stations.
+    assert [section["cards"][0]["heading"] for section in station_sections] == [
+        f"PowerFlex site 3 station {acs_id}" for acs_id in (1, 2, 3)
     ]
-    assert station_section["cards"][0]["heading"] == "Station 1"
-    assert {card.get("entity") for card in station_section["cards"]} >= {
-        "sensor.station_1_charging_power",
-        "sensor.station_1_charging_state",
-    }
+    station = f"{SITE}_station_1"
+    assert [card.get("entity") for card in station_sections[0]["cards"][1:]] == [
+        f"sensor.{station}_charging_power",
+        f"sensor.{station}_charging_state",
+        f"sensor.{station}_session_energy",
+        None,  # the history graph
+    ]
+    assert station_sections[0]["cards"][-1]["entities"] == [
+        {"entity": f"sensor.{station}_charging_power"}
+    ]
     assert card_types(config) <= CORE_CARD_TYPES
+    for entity_id in entity_ids(config):
+        assert hass.states.get(entity_id) is not None, entity_id
+    # The load sent is the house load's, in whole kW.
+    house_load = hass.states.get(HOUSE_LOAD)
+    sent = hass.states.get(f"sensor.{SITE}_real_time_load_sent")
+    assert house_load is not None
+    assert sent is not None
+    assert sent.state == str(round(float(house_load.state) / 1000))
 
 
 def test_devices_without_known_keys_get_no_section() -> None:
@@ -172,23 +172,30 @@ def test_devices_without_known_keys_get_no_section() -> None:
 
 
 async def test_docs_dashboard_matches_the_demo(
-    lovelace: None, hass: HomeAssistant, fems_entry: MockConfigEntry, ws: HassWebSocket
+    lovelace: None, hass: HomeAssistant, powerflex_entry: MockConfigEntry, ws: HassWebSocket
 ) -> None:
-    """docs/dashboard.yaml: core cards only, accepted by HA, its FEMS section as built.
+    """docs/dashboard.yaml: core cards only, accepted by HA, FEMS and PowerFlex as built.
 
-    The FEMS REST entry here has the demo's hostname and title, so its entity ids are
-    the demo's: when entity names change, this fails until docs/dashboard.yaml is
-    regenerated (scripts/develop writes .develop/dashboard.yaml).
+    The FEMS REST and PowerFlex entries here have the demo's hostname, site and titles,
+    so their entity ids are the demo's: when entity names change, this fails until
+    docs/dashboard.yaml is regenerated (scripts/develop writes .develop/dashboard.yaml).
     """
     documented = yaml.safe_load(DOCS_DASHBOARD.read_text())
     assert card_types(documented) <= CORE_CARD_TYPES
     built = build_dashboard(await fetch_devices(ws))
-    (fems_section,) = sections(built)
-    assert fems_section in sections(documented)
-    # The demo's five devices: two FEMS, two FlexConnect batteries, one sonnenBatterie.
+    # FEMS, the PowerFlex site and its three stations (the demo has a fourth).
+    assert len(sections(built)) == 5
+    for section in sections(built):
+        assert section in sections(documented), section["cards"][0]["heading"]
+    # The demo's ten devices: two FEMS, two FlexConnect batteries, one sonnenBatterie,
+    # the PowerFlex site and its four stations.
     headings = [section["cards"][0]["heading"] for section in sections(documented)]
-    assert len(headings) == 5
+    assert len(headings) == 10
     assert headings[0] == "FEMS fems12345"
+    assert headings[5:] == [
+        "PowerFlex site 3",
+        *(f"PowerFlex site 3 station {acs_id}" for acs_id in (1, 2, 3, 4)),
+    ]
     assert entity_ids(documented) >= FEMS_ENTITIES
     await ws.call("lovelace/dashboards/create", url_path="pasted-board", title="Pasted")
     await ws.call("lovelace/config/save", url_path="pasted-board", config=documented)
