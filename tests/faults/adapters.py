@@ -562,10 +562,8 @@ class PowerFlexAdapter(ConnectionAdapter):
     affected: ClassVar[dict[Field, frozenset[str]]] = {
         "charging_power": frozenset({f"{_STATION}charging_power", "site_charging_power"}),
         "current": frozenset({f"{_STATION}charging_current"}),
-        # V × A tells the unit of `power`: an impossible voltage leaves the power unknown.
-        "voltage": frozenset(
-            {f"{_STATION}charging_voltage", f"{_STATION}charging_power", "site_charging_power"}
-        ),
+        # An impossible voltage (or current) is no V × A check of `power`: the power stays.
+        "voltage": frozenset({f"{_STATION}charging_voltage"}),
         "counter": frozenset({f"{_STATION}session_energy"}),
     }
     # ct_response columns, as the client reads them.
