@@ -10,29 +10,35 @@ faults in `catalogue.py` is shared; transport faults come from the simulator's
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
 import aiohttp
 import pytest
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_URL
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_URL, CONF_USERNAME
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.energy_flex.api import fems_modbus as fems_modbus_api
 from custom_components.energy_flex.api import fems_rest as fems_rest_api
 from custom_components.energy_flex.api import flexconnect as flexconnect_api
+from custom_components.energy_flex.api import powerflex as powerflex_api
 from custom_components.energy_flex.api import sonnen as sonnen_api
 from custom_components.energy_flex.const import (
     CONF_CONNECTION,
     CONF_DEVICE_IDS,
     CONF_READ_WRITE,
+    CONF_SITE_ID,
     CONF_WRITE_PASSWORD,
     CONF_WRITE_PORT,
     CONNECTION_FEMS_MODBUS,
     CONNECTION_FEMS_REST,
     CONNECTION_FLEXCONNECT,
+    CONNECTION_POWERFLEX,
     CONNECTION_SONNEN,
     DOMAIN,
 )
@@ -44,12 +50,24 @@ from simulators.fems_rest import FemsRestSimulator
 from simulators.flexconnect import FlexConnectSimulator
 from simulators.flexconnect.battery import ControlMode
 from simulators.jsontypes import JsonValue
+from simulators.powerflex import PowerFlexSimulator
+from simulators.powerflex.model import DEFAULT_SIGNAL_NAME, Arrivals, Site
 from simulators.sonnen import SonnenSimulator
 
 type Transport = Literal["http", "modbus"]
 # What a value fault breaks: the value a device's state of charge, battery power, energy
-# counter, stored energy, AC voltage or AC frequency is read from.
-type Field = Literal["soc", "battery_power", "counter", "stored_energy", "voltage", "frequency"]
+# counter, stored energy, AC voltage, AC frequency, charging power or charging current is
+# read from.
+type Field = Literal[
+    "soc",
+    "battery_power",
+    "counter",
+    "stored_energy",
+    "voltage",
+    "frequency",
+    "charging_power",
+    "current",
+]
 # A value left out of the answer altogether (a missing key).
 MISSING: Any = object()
 
@@ -83,6 +101,10 @@ class ConnectionAdapter(ABC):
     affected: ClassVar[dict[Field, frozenset[str]]]
     # A battery setpoint (W, + discharge) the device accepts in its healthy state.
     command_w: ClassVar[float] = 500.0
+    # The matrix's command: an Energy Flex action on the device (its `device_id` is added),
+    # and the action that hands the device back. A battery gets a setpoint.
+    command_service: ClassVar[str] = "set_battery_power"
+    release_service: ClassVar[str] = "release_control"
 
     def __init__(self) -> None:
         self.clock = FakeClock()
@@ -123,9 +145,30 @@ class ConnectionAdapter(ABC):
     def writes(self) -> int:
         """Writes the device has received, accepted or refused."""
 
-    @abstractmethod
     def held_setpoint(self) -> float | None:
         """The battery setpoint (W, + discharge) the device holds now, if any."""
+        raise NotImplementedError
+
+    def command_data(self) -> dict[str, Any]:
+        """The command's data, `device_id` aside."""
+        return {"power": self.command_w}
+
+    def release_data(self) -> dict[str, Any]:
+        """The release's data, `device_id` aside."""
+        return {}
+
+    def holds_command(self) -> bool:
+        """The device holds what the command asked for."""
+        held = self.held_setpoint()
+        return held is not None and math.isclose(held, self.command_w)
+
+    def released(self) -> bool:
+        """The device holds nothing of the matrix's commands (never commanded, or released)."""
+        return self.held_setpoint() is None
+
+    def check_invariants(self) -> None:
+        """What must hold for this connection after every case (a cloud: no login storm)."""
+        return
 
     @property
     def http_faults(self) -> FaultInjector:
@@ -488,6 +531,163 @@ def _state_patch(
     return patch
 
 
+# --- PowerFlex ----------------------------------------------------------------------------
+
+PF_SITE = 3
+PF_USERNAME = "fleet-operator"
+PF_PASSWORD = "pf-secret-pw-5d1e"
+# The station every value fault breaks: it charges; station 2 waits without a car.
+PF_STATION = 1
+# Units the simulator reports in (mW, mA, mV, mWh) per unit of the catalogue (W, A, V, Wh).
+_PF_PER_UNIT = 1000
+# The initial login, plus one spare: a fault must never make the client log in again and
+# again (the service locks out a login storm).
+PF_MAX_LOGINS = 2
+
+
+class PowerFlexAdapter(ConnectionAdapter):
+    """PowerFlex EV-charging cloud: one site of two stations, one charging, behind a login.
+
+    The site has no battery: the command is a change of the DCM cap (`set_site_limit`,
+    above what the charging car draws, so no reading changes) and the release writes the
+    cap back. The simulator runs on Home Assistant's frozen clock (the client asks for the
+    last minute of rows by that clock); the car charges steadily, so only the session
+    energy grows, and no car arrives on its own.
+    """
+
+    name = CONNECTION_POWERFLEX
+    transport: ClassVar[Transport] = "http"
+    identity = f"127.0.0.1_{PF_SITE}"
+    _STATION = f"station_{PF_STATION}_"
+    affected: ClassVar[dict[Field, frozenset[str]]] = {
+        "charging_power": frozenset({f"{_STATION}charging_power", "site_charging_power"}),
+        "current": frozenset({f"{_STATION}charging_current"}),
+        # An impossible voltage (or current) is no V × A check of `power`: the power stays.
+        "voltage": frozenset({f"{_STATION}charging_voltage"}),
+        "counter": frozenset({f"{_STATION}session_energy"}),
+    }
+    # ct_response columns, as the client reads them.
+    _COLUMNS: ClassVar[dict[Field, str]] = {
+        "charging_power": "power",
+        "current": "mamps_actual",
+        "voltage": "voltage",
+        "counter": "energy_delivered",
+    }
+    command_service = "set_site_limit"
+    release_service = "set_site_limit"
+    _LIMIT_KW = 15.0  # the command: above the car's 7.68 kW, below the site's 21.616 kW
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sim = PowerFlexSimulator(
+            sites={PF_SITE: 2, PF_SITE + 1: 1},
+            username=PF_USERNAME,
+            password=PF_PASSWORD,
+            arrivals=Arrivals(enabled=False),
+            clock=lambda: dt_util.utcnow().timestamp(),
+        )
+        # A car that stays and never fills up while the matrix runs.
+        self.sim.plug_in(PF_SITE, PF_STATION, energy_needed_wh=10_000_000.0, stay_s=1e9)
+        self.sim.advance(self.sim.model.report_interval_s)
+        self._signal = _signal_of(self.sim.site(PF_SITE))
+
+    async def start(self) -> None:
+        await self.sim.start()
+
+    async def stop(self) -> None:
+        self.clear()
+        await self.sim.stop()
+
+    def entry(self, hass: HomeAssistant) -> MockConfigEntry:
+        return _add(
+            hass,
+            self.identity,
+            {
+                CONF_CONNECTION: self.name,
+                CONF_URL: self.sim.url,
+                CONF_USERNAME: PF_USERNAME,
+                CONF_PASSWORD: PF_PASSWORD,
+                CONF_SITE_ID: PF_SITE,
+            },
+        )
+
+    def shorten_timeouts(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        timeout = aiohttp.ClientTimeout(total=CLIENT_TIMEOUT_S)
+        for name in ("_LIMITS", "_MEASUREMENT_LIMITS"):
+            limits = getattr(powerflex_api, name)
+            monkeypatch.setattr(powerflex_api, name, replace(limits, timeout=timeout))
+
+    def set_value(self, field: Field, raw: Any) -> None:
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            raw = raw * _PF_PER_UNIT
+        # InfluxDB has no "missing" for one row: a field a row lacks is null.
+        value: JsonValue = None if raw is MISSING else raw
+        key = ("ct_response", PF_SITE, PF_STATION)
+        self.sim.row_overrides[key] = {self._COLUMNS[field]: value}
+
+    def all_values_null(self) -> None:
+        self.sim.faults.patch_json = _influx_patch(
+            lambda series: series.update(values=[[None] * len(row) for row in series["values"]])
+        )
+
+    def all_values_missing(self) -> None:
+        self.sim.faults.patch_json = _influx_patch(lambda series: series.clear())
+
+    def clear(self) -> None:
+        self.sim.faults.reset()
+        self.sim.row_overrides.clear()
+        self.sim.measurement_answers.clear()
+
+    def writes(self) -> int:
+        return sum(
+            len(self.sim.requests_to(endpoint))
+            for endpoint in ("set_external_signal", "set_target_peak_power", "set_real_time_load")
+        )
+
+    def command_data(self) -> dict[str, Any]:
+        return {"max_load": self._LIMIT_KW, "unit": "kW"}
+
+    def release_data(self) -> dict[str, Any]:
+        max_load, unit, enabled = self._signal
+        return {"max_load": max_load, "unit": unit, "enabled": enabled}
+
+    def holds_command(self) -> bool:
+        return _signal_of(self.sim.site(PF_SITE)) == (self._LIMIT_KW, "kW", True)
+
+    def released(self) -> bool:
+        return _signal_of(self.sim.site(PF_SITE)) == self._signal
+
+    def check_invariants(self) -> None:
+        assert self.sim.login_count <= PF_MAX_LOGINS, self.sim.login_count
+        assert self.sim.failed_logins == 0
+
+    @property
+    def http_faults(self) -> FaultInjector:
+        return self.sim.faults
+
+
+def _signal_of(site: Site) -> tuple[float, str, bool]:
+    signal = site.signals[DEFAULT_SIGNAL_NAME]
+    return (signal.max_load, signal.max_load_unit, signal.is_enabled)
+
+
+def _influx_patch(
+    change: Callable[[dict[str, Any]], object],
+) -> Callable[[JsonValue], JsonValue]:
+    """Change every series of measurement answers; leave login and DCM answers alone."""
+
+    def patch(body: JsonValue) -> JsonValue:
+        data = body.get("data") if isinstance(body, dict) else None
+        results = data.get("results") if isinstance(data, dict) else None
+        for result in results if isinstance(results, list) else []:
+            if isinstance(result, dict):
+                for series in result.get("series") or []:
+                    change(series)
+        return body
+
+    return patch
+
+
 def _add(hass: HomeAssistant, identity: str, data: dict[str, Any]) -> MockConfigEntry:
     entry = MockConfigEntry(domain=DOMAIN, unique_id=identity, title=identity, data=data)
     entry.add_to_hass(hass)
@@ -500,4 +700,5 @@ ADAPTERS: tuple[type[ConnectionAdapter], ...] = (
     FemsModbusAdapter,
     SonnenAdapter,
     FlexConnectAdapter,
+    PowerFlexAdapter,
 )

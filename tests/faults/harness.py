@@ -192,14 +192,15 @@ class Harness:
     # --- commands ------------------------------------------------------------------------
 
     async def command(self) -> HomeAssistantError | None:
-        """`energy_flex.set_battery_power` for the device; the error it raised, if any."""
+        """The adapter's command (a battery: `energy_flex.set_battery_power`) for the device;
+        the error it raised, if any."""
         device_id = self._device_id()
         try:
             await self.drive(
                 self.hass.services.async_call(
                     DOMAIN,
-                    "set_battery_power",
-                    {"device_id": device_id, "power": self.adapter.command_w},
+                    self.adapter.command_service,
+                    {"device_id": device_id, **self.adapter.command_data()},
                     blocking=True,
                 )
             )
@@ -215,11 +216,14 @@ class Harness:
         return device.id
 
     async def release(self) -> None:
-        """Hand the device back (`energy_flex.release_control`)."""
+        """Hand the device back (a battery: `energy_flex.release_control`)."""
         device_id = self._device_id()
         await self.drive(
             self.hass.services.async_call(
-                DOMAIN, "release_control", {"device_id": device_id}, blocking=True
+                DOMAIN,
+                self.adapter.release_service,
+                {"device_id": device_id, **self.adapter.release_data()},
+                blocking=True,
             )
         )
 
@@ -229,22 +233,20 @@ class Harness:
         err = await self.command()
         assert_translated(err)
         assert self.adapter.writes() == writes
-        assert self.adapter.held_setpoint() is None
+        assert self.adapter.released()
 
     async def assert_done_or_refused_cleanly(self) -> None:
         """A command either completes (the device holds it) or reaches nothing."""
         writes = self.adapter.writes()
         err = await self.command()
         if err is None:
-            held = self.adapter.held_setpoint()
-            assert held is not None
-            assert math.isclose(held, self.adapter.command_w)
+            assert self.adapter.holds_command()
             await self.release()
-            assert self.adapter.held_setpoint() is None
+            assert self.adapter.released()
         else:
             assert_translated(err)
             assert self.adapter.writes() == writes
-            assert self.adapter.held_setpoint() is None
+            assert self.adapter.released()
 
     # --- log --------------------------------------------------------------------------
 

@@ -65,6 +65,7 @@ async def loaded(
         harness = Harness(hass, freezer, caplog, adapter, entry)
         await harness.take_baseline()
         yield harness
+        adapter.check_invariants()
     finally:
         adapter.clear()
         await hass.config_entries.async_unload(entry.entry_id)

@@ -41,7 +41,7 @@ from .errors import (
     ApiResponseError,
 )
 from .http import HttpAnswer, async_request
-from .values import as_number
+from .values import as_number, parse_json
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -293,9 +293,9 @@ def parse_time(raw: object) -> datetime | None:
         return None
 
 
-def _bounded(value: float | None, limit: float, *, signed: bool = False) -> float | None:
-    """`value` if it can be a station reading, else `None`."""
-    if value is None or abs(value) > limit or (value < 0 and not signed):
+def _bounded(value: float | None, limit: float) -> float | None:
+    """`value` if it can be a station reading (0 to `limit`), else `None`."""
+    if value is None or value < 0 or value > limit:
         return None
     return value
 
@@ -833,7 +833,8 @@ class PowerFlexClient:
             unit = self._power_unit
             if unit == "unknown":
                 return None, "unknown"
-        watts = _bounded(raw * _WATTS_PER_UNIT[unit], _MAX_STATION_POWER_W, signed=True)
+        # A charging station only draws: a negative power cannot be true.
+        watts = _bounded(raw * _WATTS_PER_UNIT[unit], _MAX_STATION_POWER_W)
         return (watts, unit) if watts is not None else (None, "unknown")
 
     # --- external signal (DCM cap) ------------------------------------------------------
@@ -964,7 +965,10 @@ def _require_window(time_filter: tuple[int, int]) -> tuple[int, int]:
 
 
 def _row_va_power_w(row: Mapping[str, object]) -> float | None:
-    return va_power_w(as_number(row.get("mamps_actual")), as_number(row.get("voltage")))
+    # A current or voltage that cannot be true says nothing about the unit of `power`.
+    mamps = _bounded(as_number(row.get("mamps_actual")), _MAX_STATION_CURRENT_A * 1000)
+    voltage_mv = _bounded(as_number(row.get("voltage")), _MAX_STATION_VOLTAGE_V * 1000)
+    return va_power_w(mamps, voltage_mv)
 
 
 def _scaled(value: float | None, factor: float) -> float | None:
@@ -981,7 +985,8 @@ def _decoded(answer: HttpAnswer) -> object:
     if not answer.body.strip():
         return None
     try:
-        return json.loads(answer.body)
+        # The shared parser: nesting too deep for Python is "not JSON", not a crash.
+        return parse_json(answer.body)
     except (ValueError, UnicodeDecodeError) as err:
         # An HTML error page from a proxy, say: never guessed at.
         raise ApiResponseError("answer is not JSON") from err

@@ -185,7 +185,18 @@ class PowerFlexSite:
         change = {"max_load": float(max_load), "max_load_unit": unit, "is_enabled": enabled}
         await self.settings.async_change(SIGNAL, change, duration)
 
+    def _require_answering(self) -> None:
+        """Refuse a change while the site does not answer: nothing is sent.
+
+        An empty or cut answer to a write would otherwise pass for a confirmation.
+        """
+        if not self._coordinator.last_update_success:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="site_unavailable"
+            )
+
     def _signal(self) -> ExternalSignal:
+        self._require_answering()
         data = self.data
         if data is None or data.signal is None:
             raise ServiceValidationError(
@@ -211,11 +222,13 @@ class PowerFlexSite:
     async def async_set_target_this_month(self, value: float) -> None:
         """The `target_peak_power` number: this month's target (Home Assistant's time zone)."""
         months = validate_months({this_month(): value})
+        self._require_answering()
         await self._async_change_targets(months)
 
     async def async_set_target_peak_power(self, months: Mapping[str, Any]) -> dict[str, int]:
         """`energy_flex.set_target_peak_power`; answers all twelve months."""
         targets = validate_months(months)
+        self._require_answering()
         await self._async_change_targets(targets)
         answered = self.adapter.current(TARGETS)
         assert answered is not None  # the write's answer is shown in the data
