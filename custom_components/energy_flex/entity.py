@@ -2,17 +2,59 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from homeassistant.core import callback
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .control import SetpointController
 from .coordinator import (
+    EnergyFlexConfigEntry,
     EnergyFlexCoordinator,
 )
 from .device import EnergyFlexDevice
+
+
+def device_has(
+    coordinator: EnergyFlexCoordinator[Any],
+    device: EnergyFlexDevice,
+    description: EntityDescription,
+) -> bool:
+    """Whether to create the entity: the device has the value at all (peblar's `has_fn`).
+
+    Judged once, on the first refresh's data, when the platforms are set up: a value absent
+    from what this device answers (a channel, register, status key or field it does not
+    have) gets no entity. A value that is merely undefined now (null, 0xFFFF, NaN) is
+    present: its entity exists and shows unknown. A device that did not answer yet gets
+    every entity, since nothing is known about it.
+    """
+    has_fn: Callable[[Any], bool] | None = getattr(description, "has_fn", None)
+    data = device.data(coordinator.data)
+    return has_fn is None or data is None or has_fn(data)
+
+
+@callback
+def async_add_device_entities(
+    entry: EnergyFlexConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    build: Callable[[EnergyFlexDevice], Iterable[Entity]],
+) -> None:
+    """Add `build(device)` for every device of the entry, now and for devices added later.
+
+    Devices that appear while the entry is loaded (an EV site's new charging station)
+    get their entities without a reload.
+    """
+    runtime = entry.runtime_data
+
+    @callback
+    def add(devices: list[EnergyFlexDevice]) -> None:
+        async_add_entities([entity for device in devices for entity in build(device)])
+
+    add(runtime.devices)
+    entry.async_on_unload(runtime.async_listen_new_devices(add))
 
 
 class EnergyFlexEntity(CoordinatorEntity[EnergyFlexCoordinator[Any]]):

@@ -1,1 +1,4 @@
-"""What the FEMS REST and Modbus simulators share: the channels, the firmware and the API worker."""
+"""What the FEMS simulators share.
+
+Channels, firmware, the API worker, OpenEMS errors and JSON-RPC bodies.
+"""

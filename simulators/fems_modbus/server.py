@@ -60,11 +60,17 @@ class ModbusFaults:
     drop_requests: int = 0
     # Read requests but never answer (a hung device).
     silent: bool = False
+    # Answer every read with this Modbus exception code (e.g. 4, device failure).
+    read_exception: int | None = None
+    # Answer reads with one register fewer than asked (a frame of the wrong length).
+    short_reads: bool = False
 
     def reset(self) -> None:
         self.latency_s = 0.0
         self.drop_requests = 0
         self.silent = False
+        self.read_exception = None
+        self.short_reads = False
 
 
 class ModbusBackend(Protocol):

@@ -75,6 +75,7 @@ async def test_a_live_poll_is_smaller(
         live_addresses = {item["address"] for item in await live.json()}
     assert full_addresses - live_addresses == {
         "_sum/EssCapacity",
+        "_sum/EssMaxApparentPower",
         "_meta/Version",
         "_host/Hostname",
     }

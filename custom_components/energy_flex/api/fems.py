@@ -45,7 +45,7 @@ STATE_BY_VALUE = {0: FemsState.OK, 1: FemsState.INFO, 2: FemsState.WARNING, 3: F
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FemsSnapshot:
-    """One poll of a FEMS; `None` means the device left the value undefined.
+    """One poll of a FEMS; `None` means the value is undefined now, or the device lacks it.
 
     Signs are OpenEMS's, which are Home Assistant's: ESS power + discharge / − charge,
     grid power + import / − export.
@@ -69,6 +69,16 @@ class FemsSnapshot:
     consumed_energy: float | None = None
     allowed_charge_power: float | None = None
     allowed_discharge_power: float | None = None
+    # The fields this device has at all (its channel or register exists), defined now or
+    # not; `None` when the transport cannot tell, and then every field counts as present.
+    present: frozenset[str] | None = None
+
+    def has(self, *fields: str) -> bool:
+        """Whether the device has every one of `fields` (values may still be undefined)."""
+        return self.present is None or self.present.issuperset(fields)
+
+    # What the ESS says it can do (VA); bounds the powers shown.
+    max_apparent_power: float | None = None
 
 
 def as_text(raw: object) -> str | None:

@@ -82,6 +82,15 @@ _SUM_RECORDS: Final = (
 # read at the first poll on each connection (every restart means a new one), and again
 # while undefined, not on every poll.
 _STATIC_SUM_RECORDS: Final = (("capacity", 118, ModbusType.FLOAT32),)  # EssCapacity
+# Sum records later releases added (notes §2.6). On older firmware they lie inside the
+# nature but are unmapped (0xFFFF): this FEMS does not have them, though it answers.
+_SUM_SINCE: Final[Mapping[str, tuple[int, int, int]]] = {
+    "battery_charged_energy": (2021, 11, 0),
+    "battery_discharged_energy": (2021, 11, 0),
+    "battery_power": (2021, 11, 0),
+    "grid_mode": (2022, 4, 0),
+    "capacity": (2024, 11, 0),
+}
 _MANAGED_ESS_RECORDS: Final = (
     ("allowed_charge_power", 0, ModbusType.FLOAT32),  # minimum power set-point (≤ 0)
     ("allowed_discharge_power", 2, ModbusType.FLOAT32),  # maximum power set-point
@@ -105,6 +114,8 @@ class FemsModbusTable:
     # The controlled ESS and where its ManagedSymmetricEss records begin, if exposed.
     ess: ComponentBlock | None
     setpoint_base: int | None
+    # The snapshot fields this table has a register for (the rest this FEMS lacks).
+    present: frozenset[str] = frozenset()
 
     @property
     def meta(self) -> FemsModbusMeta:
@@ -146,7 +157,21 @@ def build_table(layout: TableLayout, max_registers: int = MAX_READ_REGISTERS) ->
         static_names=tuple(value.name for value in static),
         ess=ess,
         setpoint_base=managed.records_start if managed else None,
+        present=_present(layout.meta, {value.name for value in (*values, *static)} - set(guards)),
     )
+
+
+def _present(meta: FemsModbusMeta, mapped: set[str]) -> frozenset[str]:
+    """The snapshot fields this FEMS has: in its table, and mapped by its firmware."""
+    version = _version(meta.version)
+    if version is not None:
+        mapped -= {name for name, since in _SUM_SINCE.items() if version < since}
+    return frozenset({"version", *mapped})
+
+
+def _version(text: str | None) -> tuple[int, ...] | None:
+    """`_meta`'s "2024.10.0" as (2024, 10, 0); unknown: every register counts as mapped."""
+    return None if text is None else tuple(int(part) for part in text.split("."))
 
 
 def _values(
@@ -175,14 +200,15 @@ class FemsModbusClient:
         port: int = DEFAULT_PORT,
         *,
         read_write: bool = False,
-        timeout: float = DEFAULT_TIMEOUT_S,
+        timeout: float | None = None,
         max_read_registers: int = MAX_READ_REGISTERS,
     ) -> None:
         """Nothing is opened yet; the first call connects."""
         self._host = host
         self._port = port
         self._read_write = read_write
-        self._timeout = timeout
+        # The module default is read now, not at import, so it can be configured.
+        self._timeout = DEFAULT_TIMEOUT_S if timeout is None else timeout
         self._max_read_registers = max_read_registers
         self._lock = asyncio.Lock()
         self._modbus: AsyncModbusTcpClient | None = None
@@ -386,16 +412,22 @@ class FemsModbusClient:
             raise _StaleTableError("the Modbus table changed")
         if static is None:
             static = {name: values.get(name) for name in table.static_names}
-            # One still undefined (the FEMS is starting) is read again at the next poll.
-            self._static = static if None not in static.values() else None
-        return _snapshot(table.meta, values | static)
+            # One still undefined (the FEMS is starting) is read again at the next poll;
+            # one this firmware does not map (0xFFFF for good) is not.
+            starting = any(
+                value is None and name in table.present for name, value in static.items()
+            )
+            self._static = None if starting else static
+        return _snapshot(table.meta, values | static, table.present)
 
 
 async def _table_only(_modbus: AsyncModbusTcpClient, table: FemsModbusTable) -> FemsModbusTable:
     return table
 
 
-def _snapshot(meta: FemsModbusMeta, values: Mapping[str, float | str | None]) -> FemsSnapshot:
+def _snapshot(
+    meta: FemsModbusMeta, values: Mapping[str, float | str | None], present: frozenset[str]
+) -> FemsSnapshot:
     def number(name: str) -> float | None:
         return as_number(values.get(name))
 
@@ -417,6 +449,7 @@ def _snapshot(meta: FemsModbusMeta, values: Mapping[str, float | str | None]) ->
         consumed_energy=number("consumed_energy"),
         allowed_charge_power=number("allowed_charge_power"),
         allowed_discharge_power=number("allowed_discharge_power"),
+        present=present,
     )
 
 

@@ -22,6 +22,7 @@ VENDOR_CLASSES: Final[dict[str, tuple[str, str]]] = {
     "fems_modbus": ("fems_modbus.setup", "FemsModbusVendor"),
     "flexconnect": ("flexconnect.setup", "FlexConnectVendor"),
     "sonnen": ("sonnen.setup", "SonnenVendor"),
+    "powerflex": ("powerflex.setup", "PowerFlexVendor"),
 }
 MENU_IDS: Final = tuple(VENDOR_CLASSES)
 
