@@ -12,12 +12,12 @@ from homeassistant.helpers.typing import ConfigType
 from .binary_sensor import CONTROL_ACTIVE
 from .button import RELEASE_CONTROL
 from .const import CONF_CONNECTION, DOMAIN
-from .coordinator import EnergyFlexConfigEntry
+from .coordinator import EnergyFlexConfigEntry, EnergyFlexRuntime
 from .entity import device_has
 from .planner import SocPlanner
 from .sensor import CONTROL_PLAN
 from .services import async_setup_services
-from .vendors import VENDORS
+from .vendors import async_get_vendor
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
@@ -38,15 +38,35 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -> bool:
     """Connect, create the entities, then finish what was held before a restart."""
-    vendor = VENDORS[entry.data[CONF_CONNECTION]]
+    vendor = await async_get_vendor(hass, entry.data[CONF_CONNECTION])
     entry.runtime_data = await vendor.async_create_runtime(hass, entry)
     _attach_planners(hass, entry)
     _remove_stale_entities(hass, entry)
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry.runtime_data))
     for device in entry.runtime_data.devices:
         if device.controller is not None:
             await device.controller.async_restore()
     return True
+
+
+def _platforms(runtime: EnergyFlexRuntime) -> list[Platform]:
+    """The platforms the entry has entities on: a read-only device needs no control ones.
+
+    Home Assistant then loads (and keeps in memory) only the entity components in use.
+    Decided from the entry's descriptions and controllers, so devices that appear later
+    (an EV site's new station, never controlled itself) find their platforms loaded.
+    """
+    control = any(device.controller is not None for device in runtime.devices)
+    used = {
+        Platform.BINARY_SENSOR: control or bool(runtime.binary_sensors),
+        Platform.BUTTON: control,
+        Platform.NUMBER: bool(runtime.setting_numbers) or (control and bool(runtime.numbers)),
+        Platform.SELECT: control and bool(runtime.selects),
+        # `control_plan` is a sensor of every controlled device.
+        Platform.SENSOR: control or bool(runtime.sensors),
+        Platform.SWITCH: bool(runtime.switches),
+    }
+    return [platform for platform in PLATFORMS if used[platform]]
 
 
 def _attach_planners(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -> None:
@@ -104,7 +124,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: EnergyFlexConfigEntry) 
     for device in entry.runtime_data.devices:
         if device.controller is not None:
             await device.controller.async_unload()
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    return await hass.config_entries.async_unload_platforms(entry, _platforms(entry.runtime_data))
 
 
 async def async_remove_config_entry_device(

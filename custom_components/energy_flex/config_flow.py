@@ -28,7 +28,7 @@ from .const import (
     DOMAIN,
 )
 from .coordinator import EnergyFlexConfigEntry
-from .vendors import VENDORS
+from .vendors import MENU_IDS, async_get_vendor
 from .vendors.base import FlowError, IdentifiedDevice, Vendor
 
 _LOGGER = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
     @override
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Let the user pick a vendor connection."""
-        return self.async_show_menu(step_id="user", menu_options=list(VENDORS))
+        return self.async_show_menu(step_id="user", menu_options=list(MENU_IDS))
 
     async def async_step_fems_rest(
         self, user_input: dict[str, Any] | None = None
@@ -124,7 +124,7 @@ class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_step_connection(
         self, menu_id: str, user_input: dict[str, Any] | None
     ) -> ConfigFlowResult:
-        vendor = VENDORS[menu_id]
+        vendor = await async_get_vendor(self.hass, menu_id)
         errors: dict[str, str] = {}
         if user_input is not None:
             data = _clean(user_input)
@@ -150,7 +150,7 @@ class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask again for the secrets only."""
         entry = self._get_reauth_entry()
-        vendor = VENDORS[entry.data[CONF_CONNECTION]]
+        vendor = await async_get_vendor(self.hass, entry.data[CONF_CONNECTION])
         errors: dict[str, str] = {}
         if user_input is not None:
             # Secrets left empty are removed (e.g. a write password no longer wanted).
@@ -176,7 +176,7 @@ class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change how the device is reached (address, ports, passwords)."""
         entry = self._get_reconfigure_entry()
-        vendor = VENDORS[entry.data[CONF_CONNECTION]]
+        vendor = await async_get_vendor(self.hass, entry.data[CONF_CONNECTION])
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {CONF_CONNECTION: entry.data[CONF_CONNECTION], **_clean(user_input)}
@@ -216,7 +216,6 @@ class EnergyFlexOptionsFlow(OptionsFlowWithReload):
         """Show and store the vendor's options."""
         if user_input is not None:
             return self.async_create_entry(data=user_input)
-        schema = VENDORS[self.config_entry.data[CONF_CONNECTION]].options_schema(
-            self.config_entry.options
-        )
+        vendor = await async_get_vendor(self.hass, self.config_entry.data[CONF_CONNECTION])
+        schema = vendor.options_schema(self.config_entry.options)
         return self.async_show_form(step_id="init", data_schema=schema)

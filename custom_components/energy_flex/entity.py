@@ -74,6 +74,9 @@ class EnergyFlexEntity(CoordinatorEntity[EnergyFlexCoordinator[Any]]):
         self._device = device
         self._attr_unique_id = f"{device.identity}_{description.key}"
         self._attr_device_info = device.info
+        # What `_shown()` gave at the last write (None: never written). Set here, not at
+        # the first write: a late attribute costs every entity a full instance dict.
+        self._written: object = None
 
     @property
     def device_data(self) -> Any:
@@ -84,6 +87,36 @@ class EnergyFlexEntity(CoordinatorEntity[EnergyFlexCoordinator[Any]]):
     def available(self) -> bool:
         """Unavailable while the device does not answer."""
         return super().available and self.device_data is not None
+
+    # --- write state only when what the entity shows changed ---------------------------
+    # Most values of a poll equal the last one's; computing and writing their state again
+    # would cost the event loop and fire state events for nothing.
+
+    def _shown(self) -> object:
+        """Everything the state machine holds for this entity that a poll can change.
+
+        Platforms may return something cheaper that changes exactly when this does.
+        """
+        if not self.available:  # then Home Assistant reads nothing else either
+            return False
+        return (
+            self.state,
+            self.capability_attributes,
+            self.state_attributes,
+            self.extra_state_attributes,
+        )
+
+    @callback
+    def _async_write_ha_state(self) -> None:
+        """Every write (ours or Home Assistant's own) remembers what it wrote."""
+        self._written = self._shown()
+        super()._async_write_ha_state()
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the new poll's state unless the entity would show the same as before."""
+        if self._shown() != self._written:
+            self.async_write_ha_state()
 
 
 class EnergyFlexControlEntity(EnergyFlexEntity):

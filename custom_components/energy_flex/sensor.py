@@ -127,6 +127,18 @@ class EnergyFlexSensor(EnergyFlexEntity, SensorEntity):
         self.coordinator.rejected_values[self._rejection_key] = f"{value!r}: {reason}"
         return None
 
+    def _shown(self) -> object:
+        """A sensor's state follows its gated value and availability alone (no attributes).
+
+        The type counts, too: 5 and 5.0 are equal but are written as "5" and "5.0".
+        Going through `native_value` keeps the plausibility gate (and its record of
+        refused values) current on every poll, written or not.
+        """
+        if not self.available:
+            return False
+        value = self.native_value
+        return (value.__class__, value)
+
     def _implausible(self, value: float) -> str | None:
         return implausible(
             value_kind(self.entity_description),

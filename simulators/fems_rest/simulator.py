@@ -132,6 +132,8 @@ class FemsRestSimulator(ApiWorkerView, SimulatorLifecycle):
         self.all_undefined = False  # every channel value undefined at once
         self.overrides: dict[str, JsonScalar] = {}
         self.grid_mode_undefined = False
+        # Components switched off (or absent on older firmware): GETs do not find them.
+        self.disabled_components: set[str] = set()
         # A 500 storm: every request fails with this runtime exception, before
         # authentication, until cleared (firmware restart, overload; errors.restarting()).
         self.storm: FemsError | None = None
@@ -311,7 +313,8 @@ class FemsRestSimulator(ApiWorkerView, SimulatorLifecycle):
         matches = [
             spec
             for spec in self._order
-            if component_pattern.fullmatch(spec.component)
+            if spec.component not in self.disabled_components
+            and component_pattern.fullmatch(spec.component)
             and channel_pattern.fullmatch(spec.channel)
             and spec.address not in self.absent
         ]

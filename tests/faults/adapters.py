@@ -123,7 +123,12 @@ class ConnectionAdapter(ABC):
 
     @abstractmethod
     def shorten_timeouts(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Make the client give up on a silent device after `CLIENT_TIMEOUT_S`."""
+        """Make the client give up on a silent device after `CLIENT_TIMEOUT_S`.
+
+        Also make it read every value on every poll: a client that reads what changes only
+        with the installation (a capacity, a rating) once an hour or once per connection
+        would not see a fault injected there for the matrix's two polls.
+        """
 
     @abstractmethod
     def set_value(self, field: Field, raw: Any) -> None:
@@ -236,6 +241,7 @@ class FemsRestAdapter(ConnectionAdapter):
         monkeypatch.setattr(
             fems_rest_api, "_TIMEOUT", aiohttp.ClientTimeout(total=CLIENT_TIMEOUT_S)
         )
+        monkeypatch.setattr(fems_rest_api, "STATIC_EVERY_POLLS", 1)
 
     def set_value(self, field: Field, raw: Any) -> None:
         address = self._CHANNELS[field]
@@ -320,6 +326,13 @@ class FemsModbusAdapter(ConnectionAdapter):
 
     def shorten_timeouts(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(fems_modbus_api, "DEFAULT_TIMEOUT_S", CLIENT_TIMEOUT_S)
+        # The capacity (read once per connection) becomes one of the records of every poll.
+        monkeypatch.setattr(
+            fems_modbus_api,
+            "_SUM_RECORDS",
+            (*fems_modbus_api._SUM_RECORDS, *fems_modbus_api._STATIC_SUM_RECORDS),
+        )
+        monkeypatch.setattr(fems_modbus_api, "_STATIC_SUM_RECORDS", ())
 
     def set_value(self, field: Field, raw: Any) -> None:
         channel = self._CHANNELS[field]

@@ -169,7 +169,7 @@ async def test_flapping_device(
 
 def test_every_connection_is_in_the_matrix() -> None:
     """Each connection of the integration has an adapter (fems_cloud and powerflex join here)."""
-    from custom_components.energy_flex.vendors import VENDORS  # noqa: PLC0415
+    from custom_components.energy_flex.vendors import MENU_IDS  # noqa: PLC0415
 
-    assert {adapter.name for adapter in ADAPTERS} == set(VENDORS)
+    assert {adapter.name for adapter in ADAPTERS} == set(MENU_IDS)
     assert len(ANSWER_CASES) + len(VALUE_CASES) + len(FLAPPING_CASES) >= 100

@@ -11,6 +11,7 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.energy_flex.api import fems_rest as fems_rest_api
 from custom_components.energy_flex.const import (
     CONF_CONNECTION,
     CONF_WRITE_PASSWORD,
@@ -95,3 +96,13 @@ async def setup_fems_entry(
 async def fems_entry(hass: HomeAssistant, fems: FemsRestSimulator) -> MockConfigEntry:
     """A loaded FEMS REST entry with control."""
     return await setup_fems_entry(hass, fems)
+
+
+@pytest.fixture
+def static_every_poll(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read the static channels (capacity, rated power, version) on every poll.
+
+    For tests that change one mid-run: the client otherwise reads them hourly
+    (`tests/fems_rest/test_static_channels.py` pins that).
+    """
+    monkeypatch.setattr(fems_rest_api, "STATIC_EVERY_POLLS", 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import fields
 
 import aiohttp
+import pytest
 from homeassistant.const import STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -66,6 +67,7 @@ async def test_absent_channels_get_no_entity(
         assert sensor_id(entity_registry, key) is not None, key
 
 
+@pytest.mark.usefixtures("static_every_poll")
 async def test_value_gone_later_keeps_its_entity(
     hass: HomeAssistant, fems: FemsRestSimulator, entity_registry: er.EntityRegistry
 ) -> None:

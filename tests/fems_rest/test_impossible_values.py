@@ -49,6 +49,7 @@ _SOC_KEYS = {"state_of_charge", "stored_energy"}
 _BATTERY_KEYS = {"battery_power", "battery_charge_power", "battery_discharge_power"}
 
 
+@pytest.mark.usefixtures("static_every_poll")
 @pytest.mark.parametrize(
     ("channel", "raw", "unknown"),
     [
@@ -94,6 +95,7 @@ async def test_impossible_value_is_unknown_for_its_entities_alone(
         assert state(hass, key) != "unknown", key
 
 
+@pytest.mark.usefixtures("static_every_poll")
 async def test_powers_are_bounded_by_the_rated_power(
     hass: HomeAssistant, fems: FemsRestSimulator, fems_entry: MockConfigEntry
 ) -> None:

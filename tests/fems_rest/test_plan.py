@@ -158,6 +158,7 @@ async def test_no_target_at_all_refuses(hass: HomeAssistant, fems_entry: MockCon
     assert raised.value.translation_key == "no_controllable_target"
 
 
+@pytest.mark.usefixtures("static_every_poll")
 @pytest.mark.parametrize("channel", ["_sum/EssSoc", "_sum/EssCapacity", "ess0/AllowedChargePower"])
 async def test_a_value_missing_mid_plan_keeps_what_is_held(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, channel: str

@@ -46,14 +46,12 @@ DEFAULT_WRITE_PASSWORD: Final = "owner"
 
 ESS_ID: Final = "ess0"
 
-# Every channel one poll needs, by component. One narrow regex keeps the answer small:
+# Every channel a poll needs, by component. One narrow regex keeps the answer small:
 # firmware on Jetty 12 may truncate bodies above ~44 KB (OpenEMS issue #3974).
-_SUM_CHANNELS: Final = (
-    "State",
+_LIVE_CHANNELS: Final = (
+    "State",  # _sum
     "EssSoc",
     "EssDischargePower",
-    "EssCapacity",
-    "EssMaxApparentPower",
     "GridActivePower",
     "GridMode",
     "ProductionActivePower",
@@ -64,15 +62,25 @@ _SUM_CHANNELS: Final = (
     "GridSellActiveEnergy",
     "ProductionActiveEnergy",
     "ConsumptionActiveEnergy",
-)
-_POLL_CHANNELS: Final = (
-    *_SUM_CHANNELS,
-    "Version",  # _meta
-    "Hostname",  # _host
     "AllowedChargePower",  # ess0
     "AllowedDischargePower",  # ess0
 )
-POLL_PATH: Final = f"/rest/channel/(_sum|_meta|_host|{ESS_ID})/({'|'.join(_POLL_CHANNELS)})"
+# What changes only with the installation or a firmware update (ratings, identity): read
+# at the first poll, again every STATIC_EVERY_POLLS polls and after any failed poll (a
+# restart may bring new firmware), not on every poll. The rated power bounds the
+# plausibility gate; an hour-old rating is as true as a fresh one.
+STATIC_ADDRESSES: Final = (
+    "_sum/EssCapacity",
+    "_sum/EssMaxApparentPower",
+    "_meta/Version",
+    "_host/Hostname",
+)
+STATIC_EVERY_POLLS: Final = 360  # an hour of 10 s polls
+LIVE_PATH: Final = f"/rest/channel/(_sum|{ESS_ID})/({'|'.join(_LIVE_CHANNELS)})"
+_STATIC_CHANNELS: Final = tuple(address.partition("/")[2] for address in STATIC_ADDRESSES)
+POLL_PATH: Final = (
+    f"/rest/channel/(_sum|_meta|_host|{ESS_ID})/({'|'.join((*_LIVE_CHANNELS, *_STATIC_CHANNELS))})"
+)
 _PROBE_PATH: Final = "/rest/channel/_sum/State"
 
 # A poll answer is ~5 KB; anything far larger is not a FEMS answer we asked for.
@@ -107,10 +115,21 @@ class FemsRestEndpoint:
 class FemsRestClient:
     """Reads and writes one FEMS over its local REST/JSON API."""
 
-    def __init__(self, session: aiohttp.ClientSession, endpoint: FemsRestEndpoint) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        endpoint: FemsRestEndpoint,
+        *,
+        static_every_polls: int | None = None,
+    ) -> None:
         """Use the caller's session; the client never owns or closes it."""
         self._session = session
         self._endpoint = endpoint
+        # Looked up here, not at import: tests that change a static channel mid-run set 1.
+        self._static_every_polls = static_every_polls or STATIC_EVERY_POLLS
+        # The static channels' last values; None until read (and after a failed poll).
+        self._static: dict[str, object] | None = None
+        self._polls_since_static = 0
 
     @property
     def can_write(self) -> bool:
@@ -118,10 +137,28 @@ class FemsRestClient:
         return self._endpoint.write_password is not None
 
     async def async_get_snapshot(self) -> FemsSnapshot:
-        """Poll every channel in use with one regex GET."""
-        status, body = await self._request("GET", self._read_url(POLL_PATH), self._read_auth)
+        """Poll every channel in use with one regex GET (the static ones only now and then)."""
+        static = self._static
+        if static is not None and self._polls_since_static < self._static_every_polls:
+            self._static = None  # until this poll succeeds
+            channels = await self._async_read(LIVE_PATH)
+            self._static, self._polls_since_static = static, self._polls_since_static + 1
+            # Static channels read earlier still count as present (`FemsSnapshot.present`);
+            # those the firmware lacks were never kept, so stay absent.
+            return _snapshot_from_channels(static | channels)
+        channels = await self._async_read(POLL_PATH)
+        static = {address: channels[address] for address in STATIC_ADDRESSES if address in channels}
+        # A static channel that exists but is still undefined (the FEMS is starting) is
+        # read again at the next poll; one the firmware lacks (absent) is not.
+        if all(value is not None for value in static.values()):
+            self._static, self._polls_since_static = static, 1
+        return _snapshot_from_channels(channels)
+
+    async def _async_read(self, path: str) -> dict[str, object]:
+        """One regex GET, keyed by address."""
+        status, body = await self._request("GET", self._read_url(path), self._read_auth)
         if status == 200:
-            return _snapshot_from_channels(_channels_by_address(body))
+            return _channels_by_address(body)
         if status == 404:
             # Nothing matched: not an OpenEMS REST API, or every component is disabled.
             raise ApiResponseError("no FEMS channel matched")
