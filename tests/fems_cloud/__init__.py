@@ -1,0 +1,1 @@
+"""Tests of the FENECON FEMS cloud client and simulator."""
