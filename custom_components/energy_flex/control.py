@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, NotRequired, Protocol, TypedDict
+from typing import Any, Final, NotRequired, Protocol, TypedDict
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -45,6 +45,10 @@ from .const import DOMAIN
 
 _LOGGER = logging.getLogger(__name__)
 _STORAGE_VERSION = 1
+
+
+# Translation key of the refusal while the device does not answer its polls.
+DEVICE_NOT_ANSWERING: Final = "battery_unavailable"
 
 
 class SetpointKind(StrEnum):
@@ -98,10 +102,17 @@ class SetpointController:
         storage_key: str,
         map_error: WriteErrorMapper,
         on_written: Callable[[], Awaitable[None]],
+        answering: Callable[[], bool] = lambda: True,
     ) -> None:
-        """Set up an idle controller; call `async_restore` once the device answered."""
+        """Set up an idle controller; call `async_restore` once the device answered.
+
+        `answering` says whether the device answered its last poll: new commands wait for
+        one (their bounds would be stale, and a device that answers nonsense might take
+        half a command); releases and repeats of held setpoints still go through.
+        """
         self._hass = hass
         self._adapter = adapter
+        self._answering = answering
         self._map_error = map_error
         self._on_written = on_written
         self._store: Store[dict[str, _StoredSetpoint]] = Store(
@@ -165,6 +176,10 @@ class SetpointController:
 
     def validate(self, kind: SetpointKind, value: float) -> None:
         """Refuse a value the device would not accept; nothing is sent when this raises."""
+        if not self._answering():
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key=DEVICE_NOT_ANSWERING
+            )
         if reason := self._adapter.blocked_reason(kind):
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key=reason)
         bounds = self._adapter.allowed_range(kind)

@@ -22,7 +22,7 @@ from .api.errors import (
     EnergyFlexApiError,
 )
 from .const import DOMAIN
-from .control import ControlAdapter, SetpointController, SetpointKind
+from .control import ControlAdapter, SetpointController
 from .descriptions import (
     EnergyFlexBinarySensorDescription,
     EnergyFlexNumberDescription,
@@ -146,45 +146,6 @@ def map_write_error(
     return HomeAssistantError(translation_domain=DOMAIN, translation_key="invalid_response")
 
 
-# Translation key of the refusal while the device does not answer its polls.
-DEVICE_NOT_ANSWERING = "battery_unavailable"
-
-
-class _AnsweringDeviceAdapter:
-    """Takes new commands only while the device answers its polls.
-
-    After a failed poll the bounds a command is checked against are stale, and a device
-    that answers nonsense might take half a command: refuse (nothing is sent) until a
-    poll succeeds again. Releases and repeats of held setpoints still go through.
-    """
-
-    def __init__(self, adapter: ControlAdapter, coordinator: EnergyFlexCoordinator[Any]) -> None:
-        self._adapter = adapter
-        self._coordinator = coordinator
-
-    @property
-    def keepalive_interval(self) -> timedelta | None:
-        return self._adapter.keepalive_interval
-
-    def allowed_range(self, kind: SetpointKind) -> tuple[float, float] | None:
-        return self._adapter.allowed_range(kind)
-
-    def blocked_reason(self, kind: SetpointKind) -> str | None:
-        if not self._coordinator.last_update_success:
-            return DEVICE_NOT_ANSWERING
-        return self._adapter.blocked_reason(kind)
-
-    async def async_write(self, kind: SetpointKind, value: float) -> None:
-        await self._adapter.async_write(kind, value)
-
-    async def async_release(self, kind: SetpointKind) -> None:
-        await self._adapter.async_release(kind)
-
-    def __getattr__(self, name: str) -> Any:
-        # Anything vendor-specific (e.g. sonnen's hand-back) is the vendor adapter's.
-        return getattr(self._adapter, name)
-
-
 def build_controller(
     hass: HomeAssistant,
     coordinator: EnergyFlexCoordinator[Any],
@@ -207,10 +168,11 @@ def build_controller(
 
     controller = SetpointController(
         hass,
-        _AnsweringDeviceAdapter(adapter, coordinator),
+        adapter,
         storage_key=storage_key,
         map_error=lambda err: map_write_error(hass, entry, err),
         on_written=written,
+        answering=lambda: coordinator.last_update_success,
     )
 
     @callback
