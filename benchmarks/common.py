@@ -14,7 +14,15 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, NamedTuple, Protocol, Self
@@ -42,11 +50,13 @@ async def serve[S: Simulator](
     port: Callable[[S], int],
     counts: Callable[[S], Any],
     reset: Callable[[S], None],
+    commands: Mapping[str, Callable[[Any], Any]] | None = None,
 ) -> None:
     """Child process: start `simulators`, send their ports, then answer the parent's commands.
 
-    "counts" answers `counts(s)` per simulator, "reset" calls `reset(s)` on each; anything
-    else, or the parent going away, stops them all.
+    "counts" answers `counts(s)` per simulator, "reset" calls `reset(s)` on each, a
+    `(name, argument)` pair answers `commands[name](argument)`; anything else, or the
+    parent going away, stops them all.
     """
     try:
         for simulator in simulators:
@@ -57,7 +67,10 @@ async def serve[S: Simulator](
                 command = await asyncio.to_thread(conn.recv)
             except EOFError:  # the parent went away
                 return
-            if command == "counts":
+            if isinstance(command, tuple) and commands and command[0] in commands:
+                name, argument = command
+                conn.send(commands[name](argument))
+            elif command == "counts":
                 conn.send([counts(simulator) for simulator in simulators])
             elif command == "reset":
                 for simulator in simulators:
@@ -83,7 +96,7 @@ class SimulatorProcess:
 
     def __init__(self, serve_async: Serve, count: int) -> None:
         self.count = count
-        self.ports: list[int] = []
+        self.ports: list[Any] = []
         context = multiprocessing.get_context("spawn")
         self._conn, child_conn = context.Pipe()
         self._process = context.Process(
@@ -120,6 +133,11 @@ class SimulatorProcess:
     def reset(self) -> None:
         self._conn.send("reset")
         self._reply(_REPLY_TIMEOUT_S)
+
+    def call(self, name: str, argument: Any = None) -> Any:
+        """Run one of the child's extra `commands` (see `serve`) and return its answer."""
+        self._conn.send((name, argument))
+        return self._reply(_REPLY_TIMEOUT_S)
 
     def _reply(self, timeout: float) -> Any:
         if not self._conn.poll(timeout):

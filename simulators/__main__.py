@@ -7,7 +7,7 @@ import asyncio
 import signal
 import sys
 
-from . import fems_cloud, fems_modbus, fems_rest, flexconnect, sonnen
+from . import fems_cloud, fems_modbus, fems_rest, flexconnect, powerflex, sonnen
 from .cli import RunningSimulator, SimulatorCli
 
 # One line per simulator module; each brings its own options and start-up.
@@ -16,6 +16,7 @@ REGISTRY: tuple[SimulatorCli, ...] = (
     fems_modbus.CLI,
     flexconnect.CLI,
     sonnen.CLI,
+    powerflex.CLI,
     fems_cloud.CLI,
 )
 

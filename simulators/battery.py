@@ -105,7 +105,9 @@ class BatteryModel:
     """Home battery, PV and load with energy counters; see the module docstring for signs.
 
     Changing a control input (`setpoint_w`, the limits, `on_grid`) first integrates the
-    time so far under the old input, so energy counters stay exact.
+    time so far under the old input, so energy counters stay exact. `efficiency` (0 < η ≤ 1)
+    is lost on the way into and out of the cells: charging at P stores η × P, discharging
+    at P draws P / η, so the state of charge lags behind the AC power (the counters are AC).
     """
 
     def __init__(
@@ -118,10 +120,14 @@ class BatteryModel:
         profile: Profile | None = None,
         on_grid: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        efficiency: float = 1.0,
     ) -> None:
         if capacity_wh <= 0:
             raise ValueError("capacity_wh must be positive")
+        if not 0 < efficiency <= 1:
+            raise ValueError("efficiency must be in (0, 1]")
         self.capacity_wh = capacity_wh
+        self.efficiency = efficiency
         self.max_charge_w = max_charge_w
         self.max_discharge_w = max_discharge_w
         self.soc = min(max(soc, 0.0), 100.0)
@@ -238,18 +244,26 @@ class BatteryModel:
             remaining -= dt
         self._last = now
 
+    def _cell_w(self, battery_w: float) -> float:
+        """The power leaving (+) or entering (−) the cells for an AC power, after losses."""
+        return battery_w / self.efficiency if battery_w > 0 else battery_w * self.efficiency
+
     def _time_to_soc_bound(self, battery_w: float) -> float:
-        if battery_w > 0:
-            return self.stored_wh / battery_w * 3600.0
-        if battery_w < 0:
-            return (self.capacity_wh - self.stored_wh) / -battery_w * 3600.0
+        cell_w = self._cell_w(battery_w)
+        if cell_w > 0:
+            return self.stored_wh / cell_w * 3600.0
+        if cell_w < 0:
+            return (self.capacity_wh - self.stored_wh) / -cell_w * 3600.0
         return math.inf
 
     def _integrate(self, flows: PowerFlows, dt: float) -> None:
         hours = dt / 3600.0
         battery_wh = flows.battery_w * hours
-        self.soc = min(max(self.soc - battery_wh / self.capacity_wh * 100.0, 0.0), 100.0)
-        if self._time_to_soc_bound(flows.battery_w) <= dt:
+        cell_wh = self._cell_w(flows.battery_w) * hours
+        # Asked before the state of charge moves: afterwards it would measure the rest.
+        reaches_bound = self._time_to_soc_bound(flows.battery_w) <= dt
+        self.soc = min(max(self.soc - cell_wh / self.capacity_wh * 100.0, 0.0), 100.0)
+        if reaches_bound:
             # Land exactly on the bound so the next segment sees an empty/full battery.
             self.soc = 0.0 if flows.battery_w > 0 else 100.0
         self.discharged_wh += max(battery_wh, 0.0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -15,14 +15,18 @@ class RequestCounter:
 
     total: int = 0
     by_method: Counter[str] = field(default_factory=Counter)
+    # The latest requests as (method, decoded path), for tests that check what was asked.
+    log: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=1000))
 
-    def count(self, method: str) -> None:
+    def count(self, method: str, path: str = "") -> None:
         self.total += 1
         self.by_method[method] += 1
+        self.log.append((method, path))
 
     def reset(self) -> None:
         self.total = 0
         self.by_method.clear()
+        self.log.clear()
 
 
 def counting_middleware(counter: RequestCounter) -> Middleware:
@@ -30,7 +34,7 @@ def counting_middleware(counter: RequestCounter) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        counter.count(request.method)
+        counter.count(request.method, request.path)
         return await handler(request)
 
     return middleware

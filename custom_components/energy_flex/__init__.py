@@ -12,9 +12,12 @@ from homeassistant.helpers.typing import ConfigType
 from .binary_sensor import CONTROL_ACTIVE
 from .button import RELEASE_CONTROL
 from .const import CONF_CONNECTION, DOMAIN
-from .coordinator import EnergyFlexConfigEntry
+from .coordinator import EnergyFlexConfigEntry, EnergyFlexRuntime
+from .entity import device_has
+from .planner import SocPlanner
+from .sensor import CONTROL_PLAN
 from .services import async_setup_services
-from .vendors import VENDORS
+from .vendors import async_get_vendor
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
@@ -22,6 +25,7 @@ PLATFORMS = [
     Platform.NUMBER,
     Platform.SELECT,
     Platform.SENSOR,
+    Platform.SWITCH,
 ]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -34,38 +38,84 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -> bool:
     """Connect, create the entities, then finish what was held before a restart."""
-    vendor = VENDORS[entry.data[CONF_CONNECTION]]
+    vendor = await async_get_vendor(hass, entry.data[CONF_CONNECTION])
     entry.runtime_data = await vendor.async_create_runtime(hass, entry)
-    _remove_stale_control_entities(hass, entry)
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    _attach_planners(hass, entry)
+    _remove_stale_entities(hass, entry)
+    await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry.runtime_data))
     for device in entry.runtime_data.devices:
         if device.controller is not None:
             await device.controller.async_restore()
     return True
 
 
-def _remove_stale_control_entities(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -> None:
-    """Drop control entities of devices that can no longer be controlled.
+def _platforms(runtime: EnergyFlexRuntime) -> list[Platform]:
+    """The platforms the entry has entities on: a read-only device needs no control ones.
 
-    Reconfiguring from read-write to read-only (no write password, no read-write app)
-    would otherwise leave them behind as unavailable leftovers.
+    Home Assistant then loads (and keeps in memory) only the entity components in use.
+    Decided from the entry's descriptions and controllers, so devices that appear later
+    (an EV site's new station, never controlled itself) find their platforms loaded.
+    """
+    control = any(device.controller is not None for device in runtime.devices)
+    used = {
+        Platform.BINARY_SENSOR: control or bool(runtime.binary_sensors),
+        Platform.BUTTON: control,
+        Platform.NUMBER: bool(runtime.setting_numbers) or (control and bool(runtime.numbers)),
+        Platform.SELECT: control and bool(runtime.selects),
+        # `control_plan` is a sensor of every controlled device.
+        Platform.SENSOR: control or bool(runtime.sensors),
+        Platform.SWITCH: bool(runtime.switches),
+    }
+    return [platform for platform in PLATFORMS if used[platform]]
+
+
+def _attach_planners(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -> None:
+    """Every battery Energy Flex controls can be planned (`reach_state_of_charge`)."""
+    coordinator = entry.runtime_data.coordinator
+    for device in entry.runtime_data.devices:
+        if device.controller is not None and device.battery is not None:
+            device.planner = SocPlanner(
+                hass,
+                entry,
+                coordinator=coordinator,
+                controller=device.controller,
+                facts=device.battery_facts,
+                name=device.name,
+            )
+
+
+def _remove_stale_entities(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -> None:
+    """Drop registry entries of entities the entry's devices no longer offer.
+
+    Control entities of devices that can no longer be controlled (reconfigured from
+    read-write to read-only) and sensors of values a device does not have at all (earlier
+    versions created them for every device, and they stayed unknown forever) would
+    otherwise be left behind as "no longer provided" leftovers.
     """
     runtime = entry.runtime_data
-    control_keys = {
-        CONTROL_ACTIVE.key,
-        RELEASE_CONTROL.key,
-        *(description.key for description in runtime.numbers),
-        *(description.key for description in runtime.selects),
+    control = {
+        (Platform.BINARY_SENSOR, CONTROL_ACTIVE.key),
+        (Platform.BUTTON, RELEASE_CONTROL.key),
+        (Platform.SENSOR, CONTROL_PLAN.key),
+        *((Platform.NUMBER, description.key) for description in runtime.numbers),
+        *((Platform.SELECT, description.key) for description in runtime.selects),
     }
-    stale = {
-        f"{device.identity}_{key}"
-        for device in runtime.devices
-        if device.controller is None
-        for key in control_keys
-    }
+    values = (
+        *((Platform.SENSOR, description) for description in runtime.sensors),
+        *((Platform.BINARY_SENSOR, description) for description in runtime.binary_sensors),
+    )
+    stale: set[tuple[str, str]] = set()
+    for device in runtime.devices:
+        if device.controller is None:
+            stale.update((platform, f"{device.identity}_{key}") for platform, key in control)
+        stale.update(
+            (platform, f"{device.identity}_{description.key}")
+            for platform, description in values
+            if not device_has(runtime.coordinator, device, description)
+        )
     registry = er.async_get(hass)
     for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
-        if entity.unique_id in stale:
+        if (entity.domain, entity.unique_id) in stale:
             registry.async_remove(entity.entity_id)
 
 
@@ -74,7 +124,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: EnergyFlexConfigEntry) 
     for device in entry.runtime_data.devices:
         if device.controller is not None:
             await device.controller.async_unload()
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    return await hass.config_entries.async_unload_platforms(entry, _platforms(entry.runtime_data))
 
 
 async def async_remove_config_entry_device(

@@ -9,18 +9,27 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EnergyFlexConfigEntry
 from .descriptions import EnergyFlexBinarySensorDescription
-from .entity import EnergyFlexControlEntity, EnergyFlexEntity
+from .device import EnergyFlexDevice
+from .entity import (
+    EnergyFlexControlEntity,
+    EnergyFlexEntity,
+    async_add_device_entities,
+    device_has,
+)
 
 PARALLEL_UPDATES = 0
 
 
 CONTROL_ACTIVE = BinarySensorEntityDescription(
-    key="control_active", translation_key="control_active"
+    key="control_active",
+    translation_key="control_active",
+    entity_category=EntityCategory.DIAGNOSTIC,
 )
 
 
@@ -31,23 +40,35 @@ async def async_setup_entry(
 ) -> None:
     """Add the vendor's flags and, where control exists, `control_active`."""
     runtime = entry.runtime_data
-    entities: list[BinarySensorEntity] = [
-        EnergyFlexBinarySensor(runtime.coordinator, device, description)
-        for device in runtime.devices
-        for description in runtime.binary_sensors
-    ]
-    entities.extend(
-        ControlActiveBinarySensor(runtime.coordinator, device, CONTROL_ACTIVE, device.controller)
-        for device in runtime.devices
-        if device.controller is not None
-    )
-    async_add_entities(entities)
+
+    def build(device: EnergyFlexDevice) -> list[BinarySensorEntity]:
+        entities: list[BinarySensorEntity] = [
+            EnergyFlexBinarySensor(runtime.coordinator, device, description)
+            for description in runtime.binary_sensors
+            if device.offers(description.key)
+            and device_has(runtime.coordinator, device, description)
+        ]
+        if device.controller is not None:
+            entities.append(
+                ControlActiveBinarySensor(
+                    runtime.coordinator, device, CONTROL_ACTIVE, device.controller
+                )
+            )
+        return entities
+
+    async_add_device_entities(entry, async_add_entities, build)
 
 
 class EnergyFlexBinarySensor(EnergyFlexEntity, BinarySensorEntity):
     """A flag reported by the device."""
 
     entity_description: EnergyFlexBinarySensorDescription
+
+    async def async_added_to_hass(self) -> None:
+        """Also follow a flag that changes between polls, if the description has one."""
+        await super().async_added_to_hass()
+        if (listen := self.entity_description.listen_fn) is not None:
+            self.async_on_remove(listen(self.async_write_ha_state))
 
     @property
     def available(self) -> bool:
@@ -72,11 +93,15 @@ class ControlActiveBinarySensor(EnergyFlexControlEntity, BinarySensorEntity):
 
     @property
     def is_on(self) -> bool:
-        """Whether any setpoint is held."""
+        """Whether any setpoint is held, or its release has not reached the device yet."""
         return self.controller.active
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """When the held command ends by itself, if it was given a duration."""
-        deadline = self.controller.next_deadline()
-        return {"ends_at": deadline.isoformat()} if deadline else {}
+        """When the held command ends by itself; whether a release waits for the device."""
+        attributes: dict[str, Any] = {}
+        if deadline := self.controller.next_deadline():
+            attributes["ends_at"] = deadline.isoformat()
+        if self.controller.release_pending:
+            attributes["release_pending"] = True
+        return attributes

@@ -7,7 +7,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EnergyFlexConfigEntry
-from .entity import EnergyFlexControlEntity
+from .device import EnergyFlexDevice
+from .entity import EnergyFlexControlEntity, async_add_device_entities
 
 PARALLEL_UPDATES = 0
 
@@ -21,11 +22,15 @@ async def async_setup_entry(
 ) -> None:
     """Add `release_control` to every device that can be controlled."""
     runtime = entry.runtime_data
-    async_add_entities(
-        ReleaseControlButton(runtime.coordinator, device, RELEASE_CONTROL, device.controller)
-        for device in runtime.devices
-        if device.controller is not None
-    )
+
+    def build(device: EnergyFlexDevice) -> list[ReleaseControlButton]:
+        if device.controller is None:
+            return []
+        return [
+            ReleaseControlButton(runtime.coordinator, device, RELEASE_CONTROL, device.controller)
+        ]
+
+    async_add_device_entities(entry, async_add_entities, build)
 
 
 class ReleaseControlButton(EnergyFlexControlEntity, ButtonEntity):

@@ -14,6 +14,8 @@ from homeassistant.config_entries import (
     OptionsFlowWithReload,
 )
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 
 from .api.errors import ApiAuthError, ApiConnectionError
 from .const import (
@@ -22,11 +24,12 @@ from .const import (
     CONNECTION_FEMS_MODBUS,
     CONNECTION_FEMS_REST,
     CONNECTION_FLEXCONNECT,
+    CONNECTION_POWERFLEX,
     CONNECTION_SONNEN,
     DOMAIN,
 )
 from .coordinator import EnergyFlexConfigEntry
-from .vendors import VENDORS
+from .vendors import MENU_IDS, async_get_vendor
 from .vendors.base import FlowError, IdentifiedDevice, Vendor
 
 _LOGGER = logging.getLogger(__name__)
@@ -60,6 +63,27 @@ def _clean(user_input: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in user_input.items() if value not in (None, "")}
 
 
+def _move_identity(hass: HomeAssistant, entry: EnergyFlexConfigEntry, new_id: str) -> None:
+    """Carry an address-identified device and its entities over to its new address.
+
+    The device identifier and the entities' unique ids are built from the entry's unique
+    id; without this, the reloaded entry would create a new device and new entities and
+    orphan the old ones, with their history, names and automations.
+    """
+    old_id = entry.unique_id
+    assert old_id is not None  # every entry is created with one
+    devices = dr.async_get(hass)
+    if device := devices.async_get_device_by_identifier((DOMAIN, old_id), entry.entry_id):
+        devices.async_update_device(device.id, new_identifiers={(DOMAIN, new_id)})
+    entities = er.async_get(hass)
+    prefix = f"{old_id}_"
+    for entity in er.async_entries_for_config_entry(entities, entry.entry_id):
+        if entity.unique_id.startswith(prefix):
+            entities.async_update_entity(
+                entity.entity_id, new_unique_id=f"{new_id}_{entity.unique_id.removeprefix(prefix)}"
+            )
+
+
 class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up one connection of one vendor."""
 
@@ -68,7 +92,7 @@ class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
     @override
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Let the user pick a vendor connection."""
-        return self.async_show_menu(step_id="user", menu_options=list(VENDORS))
+        return self.async_show_menu(step_id="user", menu_options=list(MENU_IDS))
 
     async def async_step_fems_rest(
         self, user_input: dict[str, Any] | None = None
@@ -98,10 +122,16 @@ class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
         """FENECON FEMS systems (edges) of one FENECON cloud account."""
         return await self._async_step_connection(CONNECTION_FEMS_CLOUD, user_input)
 
+    async def async_step_powerflex(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A PowerFlex EV-charging site through the PowerFlex cloud."""
+        return await self._async_step_connection(CONNECTION_POWERFLEX, user_input)
+
     async def _async_step_connection(
         self, menu_id: str, user_input: dict[str, Any] | None
     ) -> ConfigFlowResult:
-        vendor = VENDORS[menu_id]
+        vendor = await async_get_vendor(self.hass, menu_id)
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
@@ -130,7 +160,7 @@ class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask again for the secrets only."""
         entry = self._get_reauth_entry()
-        vendor = VENDORS[entry.data[CONF_CONNECTION]]
+        vendor = await async_get_vendor(self.hass, entry.data[CONF_CONNECTION])
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
@@ -158,7 +188,7 @@ class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change how the device is reached (address, ports, passwords)."""
         entry = self._get_reconfigure_entry()
-        vendor = VENDORS[entry.data[CONF_CONNECTION]]
+        vendor = await async_get_vendor(self.hass, entry.data[CONF_CONNECTION])
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
@@ -168,6 +198,11 @@ class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
                 data = dict(device.data) if device.data is not None else data
                 if device.address_based:
                     # Only the address identifies this device; a new address is a new id.
+                    if device.unique_id != entry.unique_id:
+                        if device.unique_id in self._async_current_ids():
+                            # Another entry has that address (ignored ones included).
+                            return self.async_abort(reason="already_configured")
+                        _move_identity(self.hass, entry, device.unique_id)
                     return self.async_update_reload_and_abort(
                         entry, unique_id=device.unique_id, data=data
                     )
@@ -196,7 +231,6 @@ class EnergyFlexOptionsFlow(OptionsFlowWithReload):
         """Show and store the vendor's options."""
         if user_input is not None:
             return self.async_create_entry(data=user_input)
-        schema = VENDORS[self.config_entry.data[CONF_CONNECTION]].options_schema(
-            self.config_entry.options
-        )
+        vendor = await async_get_vendor(self.hass, self.config_entry.data[CONF_CONNECTION])
+        schema = vendor.options_schema(self.config_entry.options)
         return self.async_show_form(step_id="init", data_schema=schema)

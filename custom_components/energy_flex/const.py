@@ -20,6 +20,7 @@ CONNECTION_FEMS_REST: Final = "fems_rest"
 CONNECTION_FEMS_MODBUS: Final = "fems_modbus"
 CONNECTION_SONNEN: Final = "sonnen"
 CONNECTION_FLEXCONNECT: Final = "flexconnect"
+CONNECTION_POWERFLEX: Final = "powerflex"
 
 # FlexConnect: the batteries (SKIs) of one entry, and the power bounds the user allows.
 CONF_DEVICE_IDS: Final = "device_ids"
@@ -35,12 +36,39 @@ MIN_KEEPALIVE_INTERVAL: Final = 5
 MAX_KEEPALIVE_INTERVAL: Final = 50
 
 LOCAL_POLL_INTERVAL: Final = timedelta(seconds=10)
+# The longest wait between polls of a device that keeps failing (back-off).
+MAX_POLL_BACKOFF: Final = timedelta(minutes=2)
+
+# PowerFlex: the site (`acc_id`), the source of the real-time load and how often it may be
+# sent, and the highest DCM cap the user allows (in the signal's unit, kW or A).
+CONF_SITE_ID: Final = "site_id"
+CONF_REAL_TIME_LOAD_ENTITY: Final = "real_time_load_entity"
+CONF_REAL_TIME_LOAD_INTERVAL: Final = "real_time_load_interval"
+CONF_MAX_SITE_LOAD_KW: Final = "max_site_load_kw"
+CONF_MAX_SITE_CURRENT_A: Final = "max_site_current_a"
+DEFAULT_REAL_TIME_LOAD_INTERVAL: Final = 30
+MIN_REAL_TIME_LOAD_INTERVAL: Final = 10
+MAX_REAL_TIME_LOAD_INTERVAL: Final = 300
 
 # Action (service) names and fields.
 SERVICE_SET_BATTERY_POWER: Final = "set_battery_power"
 SERVICE_RELEASE_CONTROL: Final = "release_control"
+SERVICE_REACH_STATE_OF_CHARGE: Final = "reach_state_of_charge"
 ATTR_POWER: Final = "power"
 ATTR_DURATION: Final = "duration"
+ATTR_STATE_OF_CHARGE: Final = "state_of_charge"
+ATTR_BY: Final = "by"
+ATTR_MAX_POWER: Final = "max_power"
+
+# PowerFlex actions and their fields.
+SERVICE_SET_SITE_LIMIT: Final = "set_site_limit"
+SERVICE_SET_TARGET_PEAK_POWER: Final = "set_target_peak_power"
+SERVICE_GET_TARGET_PEAK_POWER: Final = "get_target_peak_power"
+ATTR_DEVICE_ID: Final = "device_id"
+ATTR_MAX_LOAD: Final = "max_load"
+ATTR_UNIT: Final = "unit"
+ATTR_ENABLED: Final = "enabled"
+ATTR_MONTHS: Final = "months"
 
 # --- FENECON cloud (fems_cloud) ------------------------------------------------------------
 CONNECTION_FEMS_CLOUD: Final = "fems_cloud"

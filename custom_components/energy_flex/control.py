@@ -7,7 +7,16 @@ on its device; `SetpointController` does everything else the same way for every 
 - serialise writes to the device and collapse a burst to its last value;
 - repeat held setpoints (keep-alive) for devices that forget API writes;
 - remember deadlines in storage, so a command ends even if Home Assistant was down
-  when it should have, and a restart never silently resumes an unbounded command.
+  when it should have, and a restart never silently resumes an unbounded command;
+- finish a release that failed (the device did not answer) as soon as the device answers
+  again, on the next keep-alive tick or the next successful poll; until then the release
+  wins over the held setpoint, which is never re-sent;
+- carry the plan a command belongs to (`planner.py`), stored with its deadline, so a
+  planned command resumes with its plan after a restart and any other command ends it.
+
+Settings a device keeps by itself (an EV site's power cap, not a setpoint that lapses)
+go through `SettingsController`: serialised, bursts merged, and a change with a duration
+written back at its deadline, also across a restart.
 """
 
 from __future__ import annotations
@@ -15,14 +24,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol, TypedDict
+from typing import Any, Final, NotRequired, Protocol, TypedDict
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.event import (
+    async_call_later,
     async_track_point_in_utc_time,
     async_track_time_interval,
 )
@@ -34,6 +45,10 @@ from .const import DOMAIN
 
 _LOGGER = logging.getLogger(__name__)
 _STORAGE_VERSION = 1
+
+
+# Translation key of the refusal while the device does not answer its polls.
+DEVICE_NOT_ANSWERING: Final = "battery_unavailable"
 
 
 class SetpointKind(StrEnum):
@@ -65,8 +80,12 @@ class ControlAdapter(Protocol):
 
 
 class _StoredSetpoint(TypedDict):
-    value: float
+    value: float | None
     until: str | None
+    # A release was asked for but has not reached the device yet.
+    releasing: NotRequired[bool]
+    # The plan that re-plans this command's value (opaque here; `planner.py` reads it).
+    plan: NotRequired[dict[str, Any]]
 
 
 type WriteErrorMapper = Callable[[EnergyFlexApiError], HomeAssistantError]
@@ -83,10 +102,17 @@ class SetpointController:
         storage_key: str,
         map_error: WriteErrorMapper,
         on_written: Callable[[], Awaitable[None]],
+        answering: Callable[[], bool] = lambda: True,
     ) -> None:
-        """Set up an idle controller; call `async_restore` once the device answered."""
+        """Set up an idle controller; call `async_restore` once the device answered.
+
+        `answering` says whether the device answered its last poll: new commands wait for
+        one (their bounds would be stale, and a device that answers nonsense might take
+        half a command); releases and repeats of held setpoints still go through.
+        """
         self._hass = hass
         self._adapter = adapter
+        self._answering = answering
         self._map_error = map_error
         self._on_written = on_written
         self._store: Store[dict[str, _StoredSetpoint]] = Store(
@@ -96,18 +122,29 @@ class SetpointController:
         # What callers asked for last (a burst overwrites it) and what the device holds.
         self._desired: dict[SetpointKind, float] = {}
         self._held: dict[SetpointKind, float] = {}
+        # Releases asked for that did not reach the device yet: they win over `_held`.
+        self._releasing: set[SetpointKind] = set()
         self._deadlines: dict[SetpointKind, datetime] = {}
+        # The plan of each planned command; a command without one ends the plan.
+        self._plans: dict[SetpointKind, dict[str, Any]] = {}
         self._unsub_deadlines: dict[SetpointKind, CALLBACK_TYPE] = {}
         self._unsub_keepalive: CALLBACK_TYPE | None = None
         self._keepalive_failing = False
+        self._release_failing = False
+        self._unloaded = False
         self._listeners: list[CALLBACK_TYPE] = []
 
     # --- what entities show -------------------------------------------------------
 
     @property
     def active(self) -> bool:
-        """Whether any setpoint is held."""
-        return bool(self._held)
+        """Whether any setpoint is held, or a release of one has not reached the device."""
+        return bool(self._held or self._releasing)
+
+    @property
+    def release_pending(self) -> bool:
+        """Whether a release failed and waits for the device to answer again."""
+        return bool(self._releasing)
 
     def held(self, kind: SetpointKind) -> float | None:
         """The value held for `kind`, or `None` when the device runs on its own."""
@@ -116,6 +153,10 @@ class SetpointController:
     def deadline(self, kind: SetpointKind) -> datetime | None:
         """When a held setpoint ends by itself, if it has a duration."""
         return self._deadlines.get(kind)
+
+    def plan(self, kind: SetpointKind) -> dict[str, Any] | None:
+        """The plan the held `kind` belongs to, or `None` for a direct command."""
+        return self._plans.get(kind)
 
     def next_deadline(self) -> datetime | None:
         """The earliest moment a held setpoint ends by itself."""
@@ -135,6 +176,10 @@ class SetpointController:
 
     def validate(self, kind: SetpointKind, value: float) -> None:
         """Refuse a value the device would not accept; nothing is sent when this raises."""
+        if not self._answering():
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key=DEVICE_NOT_ANSWERING
+            )
         if reason := self._adapter.blocked_reason(kind):
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key=reason)
         bounds = self._adapter.allowed_range(kind)
@@ -159,47 +204,120 @@ class SetpointController:
             )
 
     async def async_set(
-        self, kind: SetpointKind, value: float, duration: timedelta | None = None
+        self,
+        kind: SetpointKind,
+        value: float,
+        duration: timedelta | None = None,
+        *,
+        plan: dict[str, Any] | None = None,
     ) -> None:
-        """Validate, send and hold a setpoint, optionally for `duration`."""
+        """Validate, send and hold a setpoint, optionally for `duration` and by a `plan`.
+
+        Every command replaces the plan of what it holds: one without `plan` ends it.
+        """
         self.validate(kind, value)
         self._desired[kind] = value
         async with self._lock:
             target = self._desired.get(kind)
             if target is None:
                 return  # released while this call waited
-            if self._held.get(kind) != target:
+            # A pending release may have reached the device on its own (FEMS forgets
+            # unrefreshed writes): a new command is always sent, whatever was held.
+            if self._held.get(kind) != target or kind in self._releasing:
                 # Only the newest value of a burst is still `desired` here.
                 await self._async_write(kind, target)
                 self._held[kind] = target
+                self._releasing.discard(kind)
             self._schedule_deadline(kind, duration)
+            if plan is None:
+                self._plans.pop(kind, None)
+            else:
+                self._plans[kind] = plan
         await self._async_save()
         self._ensure_keepalive()
         self._notify()
         await self._on_written()
 
-    async def async_release(self, kinds: tuple[SetpointKind, ...] | None = None) -> None:
-        """Hand control back to the device; without `kinds`, everything held.
+    async def async_adjust(self, kind: SetpointKind, value: float, plan: dict[str, Any]) -> bool:
+        """Change the value that `plan` holds, keeping its deadline.
 
-        Releasing when nothing is held still tells the device, so the button also
-        recovers a setpoint left behind by an earlier crash.
+        Nothing is sent, and False returned, once another command, a release or a newer
+        call waiting to be sent has replaced `plan`: a re-plan never overrides the user.
         """
-        if kinds is None:
-            kinds = tuple(self._held) or (SetpointKind.BATTERY_POWER,)
+        self.validate(kind, value)
         async with self._lock:
-            for kind in kinds:
-                self._desired.pop(kind, None)
-                try:
-                    await self._adapter.async_release(kind)
-                except EnergyFlexApiError as err:
-                    raise self._map_error(err) from err
-                self._held.pop(kind, None)
-                self._cancel_deadline(kind)
-        if not self._held:
-            self._stop_keepalive()
+            if not self._plan_holds(kind, plan):
+                return False
+            if self._held.get(kind) == value:
+                return True
+            self._desired[kind] = value
+            await self._async_write(kind, value)
+            self._held[kind] = value
         await self._async_save()
         self._notify()
         await self._on_written()
+        return True
+
+    async def async_release(
+        self,
+        kinds: tuple[SetpointKind, ...] | None = None,
+        *,
+        keep_trying: bool = False,
+        plan: dict[str, Any] | None = None,
+    ) -> None:
+        """Hand control back to the device; without `kinds`, everything held.
+
+        With `plan`, only what that plan still holds: a plan that ends never ends a
+        command given meanwhile.
+
+        Releasing when nothing is held still tells the device, so the button also
+        recovers a setpoint left behind by an earlier crash. A release that does not
+        reach the device raises, and is finished as soon as the device answers again:
+        for what is held, and with `keep_trying` (what an earlier run left on the device)
+        also for what is not.
+        """
+        if kinds is None:
+            kinds = self._kinds_in_control() or (SetpointKind.BATTERY_POWER,)
+        failure: EnergyFlexApiError | None = None
+        async with self._lock:
+            if plan is not None:
+                kinds = tuple(kind for kind in kinds if self._plan_holds(kind, plan))
+                if not kinds:
+                    return  # another command took over: it is not ours to end
+            for kind in kinds:
+                self._desired.pop(kind, None)
+                if failure is None:
+                    try:
+                        await self._adapter.async_release(kind)
+                    except EnergyFlexApiError as err:
+                        failure = err
+                    else:
+                        self._forget(kind)
+                        continue
+                # Not released: the device did not answer (or a kind before this one
+                # failed, and the device would most likely not answer this one either).
+                if keep_trying or kind in self._held or kind in self._releasing:
+                    self._releasing.add(kind)
+                    self._cancel_deadline(kind)
+                    self._plans.pop(kind, None)
+        if failure is not None:
+            self._ensure_keepalive()
+        elif not self.active:
+            self._stop_keepalive()
+        await self._async_save()
+        self._notify()
+        if failure is not None:
+            raise self._map_error(failure) from failure
+        await self._on_written()
+
+    async def async_retry_release(self) -> None:
+        """Finish the releases that did not reach the device; call when it answers again."""
+        if not self._releasing or self._unloaded:
+            return
+        async with self._lock:
+            released = await self._async_finish_releases()
+        if released:
+            await self._async_released()
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -207,37 +325,57 @@ class SetpointController:
         """Finish what was held before a restart.
 
         A command with a deadline still ahead resumes until that deadline. An expired
-        one, or one without a deadline, is released: never resume a command that nobody
-        bounded, and end the ones whose time passed while Home Assistant was down.
+        one, one without a deadline, or one whose release was pending, is released:
+        never resume a command that nobody bounded, and end the ones whose time passed
+        while Home Assistant was down. A release that fails now stays pending.
         """
         stored = await self._store.async_load() or {}
         now = dt_util.utcnow()
+        to_release: list[SetpointKind] = []
         for raw_kind, record in stored.items():
             try:
                 kind = SetpointKind(raw_kind)
             except ValueError:
                 continue
             until = dt_util.parse_datetime(record["until"]) if record["until"] else None
-            try:
-                if until is not None and until > now:
-                    await self.async_set(kind, record["value"], until - now)
-                else:
-                    _LOGGER.info("Releasing %s held before the restart", kind)
-                    await self.async_release((kind,))
-            except HomeAssistantError as err:
-                # Keep the record: the next start tries again.
-                _LOGGER.warning("Could not restore %s after the restart: %s", kind, err)
+            value = record["value"]
+            if not record.get("releasing") and value is not None and until and until > now:
+                try:
+                    plan = record.get("plan")
+                    await self.async_set(
+                        kind, value, until - now, plan=plan if isinstance(plan, dict) else None
+                    )
+                except HomeAssistantError as err:
+                    # Keep the record: the next start tries again.
+                    _LOGGER.warning("Could not restore %s after the restart: %s", kind, err)
+                continue
+            _LOGGER.info("Releasing %s held before the restart", kind)
+            if value is not None:
+                self._held[kind] = value  # shown as held until the device takes the release
+            to_release.append(kind)
+        if not to_release:
+            return
+        try:
+            await self.async_release(tuple(to_release), keep_trying=True)
+        except HomeAssistantError as err:
+            _LOGGER.warning(
+                "Could not release %s after the restart; trying again when the device answers: %s",
+                ", ".join(to_release),
+                err,
+            )
 
     async def async_unload(self) -> None:
         """Stop repeating and hand held setpoints back when the entry goes away."""
+        self._unloaded = True
         self._stop_keepalive()
         for kind in list(self._unsub_deadlines):
             self._cancel_deadline(kind)
-        if self._held:
+        if self.active:
             try:
-                await self.async_release(tuple(self._held))
+                await self.async_release(self._kinds_in_control())
             except HomeAssistantError as err:
-                # The device drops unrefreshed writes by itself (FEMS: 60 s).
+                # Stored as pending: the next start releases it. FEMS also drops
+                # unrefreshed writes by itself (60 s).
                 _LOGGER.warning("Could not release control on unload: %s", err)
 
     # --- internals ------------------------------------------------------------------
@@ -247,11 +385,60 @@ class SetpointController:
             await self._adapter.async_write(kind, value)
         except EnergyFlexApiError as err:
             # Forget the request: the device still has what it had before.
-            if kind in self._held:
+            if kind in self._held and kind not in self._releasing:
                 self._desired[kind] = self._held[kind]
             else:
                 self._desired.pop(kind, None)
             raise self._map_error(err) from err
+
+    def _plan_holds(self, kind: SetpointKind, plan: dict[str, Any]) -> bool:
+        """`plan` holds `kind`, and no newer command or release replaced or awaits it."""
+        return (
+            self._plans.get(kind) == plan
+            and kind not in self._releasing
+            and self._desired.get(kind) == self._held.get(kind)
+        )
+
+    def _kinds_in_control(self) -> tuple[SetpointKind, ...]:
+        """Held kinds in the order they were taken, then those only pending a release."""
+        pending = sorted(self._releasing - self._held.keys())
+        return (*self._held, *pending)
+
+    def _forget(self, kind: SetpointKind) -> None:
+        """The device runs `kind` on its own again."""
+        self._held.pop(kind, None)
+        self._releasing.discard(kind)
+        self._cancel_deadline(kind)
+        self._plans.pop(kind, None)
+
+    async def _async_finish_releases(self) -> bool:
+        """Send the pending releases (under the lock); True if any reached the device."""
+        released = False
+        for kind in sorted(self._releasing):
+            try:
+                await self._adapter.async_release(kind)
+            except EnergyFlexApiError as err:
+                if not self._release_failing:
+                    _LOGGER.warning(
+                        "Could not finish releasing %s; trying again when the device answers: %s",
+                        kind,
+                        err,
+                    )
+                self._release_failing = True
+                return released
+            self._forget(kind)
+            released = True
+            _LOGGER.info("Released %s now that the device answers again", kind)
+        self._release_failing = False
+        return released
+
+    async def _async_released(self) -> None:
+        """What follows a pending release that reached the device."""
+        if not self.active:
+            self._stop_keepalive()
+        await self._async_save()
+        self._notify()
+        await self._on_written()
 
     def _schedule_deadline(self, kind: SetpointKind, duration: timedelta | None) -> None:
         self._cancel_deadline(kind)
@@ -277,7 +464,12 @@ class SetpointController:
 
     def _ensure_keepalive(self) -> None:
         interval = self._adapter.keepalive_interval
-        if interval is None or self._unsub_keepalive is not None or not self._held:
+        if (
+            interval is None
+            or self._unsub_keepalive is not None
+            or not self.active
+            or self._unloaded
+        ):
             return
         self._unsub_keepalive = async_track_time_interval(
             self._hass, self._async_keepalive, interval, cancel_on_shutdown=True
@@ -290,31 +482,241 @@ class SetpointController:
 
     async def _async_keepalive(self, _now: datetime) -> None:
         async with self._lock:
-            for kind, value in list(self._held.items()):
-                try:
-                    await self._adapter.async_write(kind, value)
-                except EnergyFlexApiError as err:
-                    if not self._keepalive_failing:
-                        _LOGGER.warning("Could not repeat the held %s: %s", kind, err)
-                    self._keepalive_failing = True
-                    return
+            # A pending release first: the setpoint it ends is never asserted again.
+            released = await self._async_finish_releases() if self._releasing else False
+            if not self._releasing:  # else the device still does not answer
+                await self._async_repeat_held()
+        if released:
+            await self._async_released()
+
+    async def _async_repeat_held(self) -> None:
+        for kind, value in list(self._held.items()):
+            try:
+                await self._adapter.async_write(kind, value)
+            except EnergyFlexApiError as err:
+                if not self._keepalive_failing:
+                    _LOGGER.warning("Could not repeat the held %s: %s", kind, err)
+                self._keepalive_failing = True
+                return
         if self._keepalive_failing:
             _LOGGER.info("Repeating held setpoints works again")
         self._keepalive_failing = False
 
     async def _async_save(self) -> None:
-        await self._store.async_save(
-            {
-                kind.value: {
-                    "value": value,
-                    "until": deadline.isoformat()
-                    if (deadline := self._deadlines.get(kind))
-                    else None,
-                }
-                for kind, value in self._held.items()
+        records: dict[str, _StoredSetpoint] = {}
+        for kind in self._kinds_in_control():
+            deadline = self._deadlines.get(kind)
+            record: _StoredSetpoint = {
+                "value": self._held.get(kind),
+                "until": deadline.isoformat() if deadline else None,
             }
-        )
+            if kind in self._releasing:
+                record["releasing"] = True
+            if (plan := self._plans.get(kind)) is not None:
+                record["plan"] = plan
+            records[kind.value] = record
+        await self._store.async_save(records)
 
     def _notify(self) -> None:
         for listener in list(self._listeners):
             listener()
+
+
+# --- settings a device keeps ------------------------------------------------------------------
+
+# A restore that failed (the service was down at the deadline) is tried again this often.
+SETTING_RESTORE_RETRY = timedelta(seconds=60)
+
+
+class SettingsAdapter(Protocol):
+    """How one vendor reads and writes settings its device keeps (fields of JSON scalars)."""
+
+    def current(self, setting: str) -> Mapping[str, Any] | None:
+        """Every field of `setting` as the device last reported it; `None` if unknown."""
+
+    async def async_write(
+        self, setting: str, value: Mapping[str, Any], changed: Mapping[str, Any]
+    ) -> None:
+        """Send `value` (every field); `changed` holds the fields this write changes."""
+
+
+class _StoredRestore(TypedDict):
+    restore: dict[str, Any]
+    until: str
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Changes to one setting that arrived while an earlier write was on its way."""
+
+    change: dict[str, Any]
+    duration: timedelta | None
+    taken: bool = False
+    error: Exception | None = None
+
+
+class SettingsController:
+    """Writes the settings of one device (DESIGN §4); the device keeps them, nothing repeats.
+
+    - Writes are serialised; changes that queue up meanwhile merge into one write (the
+      last value of each field), and every caller sees that write's outcome.
+    - A change with a duration writes back the value found before it at its deadline, also
+      when Home Assistant was down then (value and deadline are stored). Timed changes in
+      a row restore the value found before the first; a change without a duration ends a
+      pending restore, because the user set the value for good.
+    - Unloading keeps pending restores (stored) for the next start, and writes nothing.
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        adapter: SettingsAdapter,
+        *,
+        storage_key: str,
+        map_error: WriteErrorMapper,
+    ) -> None:
+        """Set up; call `async_restore` once the device answered."""
+        self._hass = hass
+        self._adapter = adapter
+        self._map_error = map_error
+        self._store: Store[dict[str, _StoredRestore]] = Store(
+            hass, _STORAGE_VERSION, f"{DOMAIN}.settings.{storage_key}"
+        )
+        self._lock = asyncio.Lock()
+        self._pending: dict[str, _Batch] = {}
+        self._restores: dict[str, _StoredRestore] = {}
+        self._unsub_timers: dict[str, CALLBACK_TYPE] = {}
+
+    def restore_deadline(self, setting: str) -> datetime | None:
+        """When a timed change of `setting` is written back, if one is pending."""
+        record = self._restores.get(setting)
+        return dt_util.parse_datetime(record["until"]) if record else None
+
+    async def async_change(
+        self, setting: str, change: Mapping[str, Any], duration: timedelta | None = None
+    ) -> None:
+        """Write `change` (some fields) on top of what the device has, optionally for `duration`.
+
+        Validate before calling: this only writes. Raises the mapped write error.
+        """
+        batch = self._pending.get(setting)
+        if batch is None:
+            batch = self._pending[setting] = _Batch({}, duration)
+        batch.change.update(change)
+        batch.duration = duration
+        async with self._lock:
+            if not batch.taken:
+                batch.taken = True
+                # An untaken batch is always the pending one: later changes start a new one.
+                del self._pending[setting]
+                try:
+                    await self._async_apply(setting, batch.change, batch.duration)
+                except Exception as err:
+                    batch.error = err
+                    raise
+        if batch.error is not None:
+            # This change went out with another caller's write, which failed.
+            raise batch.error
+
+    async def async_restore(self) -> None:
+        """At setup: write back what is overdue, schedule the restores still ahead.
+
+        Overdue: the deadline passed while Home Assistant was down.
+        """
+        stored = await self._store.async_load() or {}
+        now = dt_util.utcnow()
+        for setting, record in stored.items():
+            until = _stored_deadline(record)
+            if until is None:
+                continue  # not ours (a hand edit, a future format): never written
+            self._restores[setting] = record
+            if until > now:
+                self._schedule(setting, until)
+            else:
+                _LOGGER.info("Restoring %s, whose duration ended while stopped", setting)
+                await self._async_expired(setting)
+
+    @callback
+    def async_unload(self) -> None:
+        """Stop the timers; pending restores stay stored for the next start."""
+        for unsub in self._unsub_timers.values():
+            unsub()
+        self._unsub_timers.clear()
+
+    async def _async_apply(
+        self, setting: str, change: dict[str, Any], duration: timedelta | None
+    ) -> None:
+        base = self._adapter.current(setting)
+        if base is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="setting_unavailable"
+            )
+        try:
+            await self._adapter.async_write(setting, {**base, **change}, change)
+        except EnergyFlexApiError as err:
+            raise self._map_error(err) from err
+        if duration is not None:
+            earlier = self._restores.get(setting)
+            restore = earlier["restore"] if earlier else dict(base)
+            until = dt_util.utcnow() + duration
+            self._restores[setting] = {"restore": restore, "until": until.isoformat()}
+            self._schedule(setting, until)
+        elif not self._forget(setting):
+            return  # nothing stored changed
+        await self._async_save()
+
+    def _schedule(self, setting: str, when: datetime) -> None:
+        if unsub := self._unsub_timers.pop(setting, None):
+            unsub()
+
+        async def _due(_now: datetime) -> None:
+            self._unsub_timers.pop(setting, None)
+            await self._async_expired(setting)
+
+        self._unsub_timers[setting] = async_track_point_in_utc_time(self._hass, _due, when)
+
+    def _forget(self, setting: str) -> bool:
+        """Drop a pending restore of `setting`; whether there was one."""
+        if unsub := self._unsub_timers.pop(setting, None):
+            unsub()
+        return self._restores.pop(setting, None) is not None
+
+    async def _async_expired(self, setting: str) -> None:
+        async with self._lock:
+            record = self._restores.get(setting)
+            if record is None:
+                return  # a change without a duration ended it meanwhile
+            value = record["restore"]
+            try:
+                await self._adapter.async_write(setting, value, value)
+            except EnergyFlexApiError as err:
+                _LOGGER.warning(
+                    "Could not restore %s after its duration, trying again in %s s: %s",
+                    setting,
+                    int(SETTING_RESTORE_RETRY.total_seconds()),
+                    err,
+                )
+
+                @callback
+                def _retry(_now: datetime) -> None:
+                    self._unsub_timers.pop(setting, None)
+                    self._hass.async_create_task(self._async_expired(setting))
+
+                self._unsub_timers[setting] = async_call_later(
+                    self._hass, SETTING_RESTORE_RETRY, _retry
+                )
+                return
+            del self._restores[setting]
+        _LOGGER.debug("Restored %s after its duration", setting)
+        await self._async_save()
+
+    async def _async_save(self) -> None:
+        await self._store.async_save(dict(self._restores))
+
+
+def _stored_deadline(record: object) -> datetime | None:
+    """The deadline of a stored restore, or `None` if the record is not one."""
+    if not isinstance(record, dict) or not isinstance(record.get("restore"), dict):
+        return None
+    until = record.get("until")
+    return dt_util.parse_datetime(until) if isinstance(until, str) else None

@@ -23,11 +23,18 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
+from homeassistant.components.switch import SwitchEntityDescription
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
+from homeassistant.core import CALLBACK_TYPE
 from homeassistant.helpers.typing import StateType
 
 from .control import SetpointKind
 from .device import EnergyFlexDevice
+from .plausibility import ValueKind
+
+# Subscribes an entity's state writer to a value that changes between polls (e.g. what
+# was last pushed to the device); returns the unsubscribe.
+type ListenFn = Callable[[CALLBACK_TYPE], CALLBACK_TYPE]
 
 # --- sensors ------------------------------------------------------------------------------
 
@@ -37,6 +44,26 @@ class EnergyFlexSensorDescription(SensorEntityDescription):
     """A sensor and how to read it from its device's data."""
 
     value_fn: Callable[[Any], StateType]
+    # Whether the device has this value at all (see `entity.device_has`).
+    has_fn: Callable[[Any], bool] = lambda data: True
+    listen_fn: ListenFn | None = None
+    # The plausibility gate of its values; `None`: follows from the device class and unit.
+    kind: ValueKind | None = None
+    # The measured value this one is computed from (e.g. the charge part of the battery
+    # power): when that cannot be true, a plausible-looking result is not true either.
+    derived_from: Callable[[Any], StateType] | None = None
+
+
+# The common power keys that measure the battery itself (bounded by its rated power).
+BATTERY_POWER_KEYS = frozenset(
+    {
+        "battery_power",
+        "battery_charge_power",
+        "battery_discharge_power",
+        "max_charge_power",
+        "max_discharge_power",
+    }
+)
 
 
 # Builders for the common keys (DESIGN §3), so every vendor's battery looks the same.
@@ -60,6 +87,7 @@ def power_sensor(
     *,
     entity_category: EntityCategory | None = None,
     enabled: bool = True,
+    derived_from: Callable[[Any], StateType] | None = None,
 ) -> EnergyFlexSensorDescription:
     """A power in W, selectable in the Energy dashboard."""
     return EnergyFlexSensorDescription(
@@ -71,6 +99,8 @@ def power_sensor(
         entity_category=entity_category,
         entity_registry_enabled_default=enabled,
         value_fn=value_fn,
+        kind=ValueKind.BATTERY_POWER if key in BATTERY_POWER_KEYS else ValueKind.POWER,
+        derived_from=derived_from,
     )
 
 
@@ -114,6 +144,9 @@ class EnergyFlexBinarySensorDescription(BinarySensorEntityDescription):
     """A flag and how to read it from its device's data."""
 
     value_fn: Callable[[Any], bool | None]
+    # Whether the device has this flag at all (see `entity.device_has`).
+    has_fn: Callable[[Any], bool] = lambda data: True
+    listen_fn: ListenFn | None = None
 
 
 # --- numbers ------------------------------------------------------------------------------
@@ -146,6 +179,23 @@ def power_setpoint(
 BATTERY_POWER_SETPOINT = power_setpoint("battery_power_setpoint", SetpointKind.BATTERY_POWER)
 
 
+@dataclass(frozen=True, kw_only=True)
+class EnergyFlexSettingNumberDescription(NumberEntityDescription):
+    """A setting the device keeps (e.g. a site's power cap), changed through the vendor.
+
+    Shown from the poll; unlike a setpoint nothing is held or released.
+    Unit, device class and bounds may follow the data (a cap in kW or in A) and options.
+    `value_fn` returning `None` makes the entity unavailable (the device has no such
+    setting now).
+    """
+
+    value_fn: Callable[[Any], float | None]
+    set_fn: Callable[[EnergyFlexDevice, float], Awaitable[None]]
+    unit_fn: Callable[[Any], str | None] | None = None
+    device_class_fn: Callable[[Any], NumberDeviceClass | None] | None = None
+    range_fn: Callable[[Any], tuple[float, float]] | None = None
+
+
 # --- selects ------------------------------------------------------------------------------
 
 
@@ -155,3 +205,17 @@ class EnergyFlexSelectDescription(SelectEntityDescription):
 
     current_fn: Callable[[Any], str | None]
     select_fn: Callable[[EnergyFlexDevice, str], Awaitable[None]]
+
+
+# --- switches -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyFlexSwitchDescription(SwitchEntityDescription):
+    """An on/off setting the device keeps: read from the poll, switched through the vendor.
+
+    `is_on_fn` returning `None` makes the switch unavailable.
+    """
+
+    is_on_fn: Callable[[Any], bool | None]
+    set_fn: Callable[[EnergyFlexDevice, bool], Awaitable[None]]

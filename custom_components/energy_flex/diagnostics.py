@@ -43,6 +43,8 @@ def _plain(value: Any, aliases: Mapping[str, str]) -> Any:
         return {
             aliases.get(str(key), str(key)): _plain(item, aliases) for key, item in value.items()
         }
+    if isinstance(value, frozenset | set):
+        return sorted(value)  # which values a device has (field and key names)
     return value
 
 
@@ -64,10 +66,17 @@ async def async_get_config_entry_diagnostics(
             "client": runtime.diagnostics(),
             "last_update_success": runtime.coordinator.last_update_success,
             "data": _plain(data, aliases),
+            # Values the plausibility gates refuse right now (shown as unknown).
+            "rejected_values": {
+                f"{aliases.get(identity, '?')}/{key}": reason
+                for (identity, key), reason in runtime.coordinator.rejected_values.items()
+            },
             "control": {
                 str(index): {
                     "active": device.controller.active,
                     "held": {kind.value: device.controller.held(kind) for kind in SetpointKind},
+                    # A running `reach_state_of_charge` plan: target, deadline, direction.
+                    "plan": device.controller.plan(SetpointKind.BATTERY_POWER),
                 }
                 for index, device in enumerate(runtime.devices)
                 if device.controller is not None

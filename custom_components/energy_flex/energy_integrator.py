@@ -5,8 +5,12 @@ dashboard needs total-increasing energy. `EnergyIntegrator` integrates each powe
 consecutive polls with the trapezoid rule, splitting it into the energy of its positive
 and of its negative part (battery: discharged / charged; grid: imported / exported).
 It never invents energy: an interval longer than `max_gap` (a device or Home Assistant
-that was away) or one with an unknown end is skipped. Totals and the last sample are
-stored per entry, so the counters continue across restarts.
+that was away) or one with an unknown end is skipped, and so is one with a power that
+cannot be true (beyond what the device's rated power allows, or the plausibility gate's
+absolute bound without a rating): one absurd sample must not add energy that a
+total-increasing counter can never give back. Each interval therefore adds at most
+`limit × elapsed time`. Rejected samples are counted for diagnostics. Totals and the
+last sample are stored per entry, so the counters continue across restarts.
 
 Vendor-neutral: any vendor feeds `PowerSample`s in Home Assistant's signs.
 """
@@ -25,6 +29,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
+from .plausibility import ValueKind, implausible
 
 _LOGGER = logging.getLogger(__name__)
 _STORAGE_VERSION: Final = 1
@@ -62,6 +67,13 @@ _SPLITS: Final[dict[str, tuple[str, str | None]]] = {
     "consumption_power": ("consumed_energy", None),
 }
 _COUNTERS: Final = frozenset(field.name for field in dataclasses.fields(EnergyCounters))
+# The battery's own power is bounded by its rating; the others by the site's bound.
+_KINDS: Final[dict[str, ValueKind]] = {
+    "battery_power": ValueKind.BATTERY_POWER,
+    "grid_power": ValueKind.POWER,
+    "production_power": ValueKind.POWER,
+    "consumption_power": ValueKind.POWER,
+}
 
 
 class _StoredSample(TypedDict):
@@ -95,6 +107,7 @@ class EnergyIntegrator:
         *,
         max_gap: timedelta,
         save_delay: float = DEFAULT_SAVE_DELAY,
+        rated_power_w: float | None = None,
     ) -> None:
         """Count nothing yet; call `async_load` before the first sample."""
         self._store: Store[_StoredEnergy] = Store(
@@ -105,6 +118,12 @@ class EnergyIntegrator:
         self._totals: dict[str, float] = {}
         self._last_at: datetime | None = None
         self._last_powers: dict[str, float] = {}
+        # What the device says it can do (W); may be learnt after the first sample.
+        self.rated_power_w = rated_power_w
+        self.rejected_samples = 0
+        self.last_rejected: str | None = None
+        # Powers refused in the previous sample, so a lasting fault is logged once.
+        self._refusing: set[str] = set()
 
     @property
     def counters(self) -> EnergyCounters:
@@ -119,7 +138,8 @@ class EnergyIntegrator:
         counters = stored.get("counters")
         if isinstance(counters, dict):
             for name, raw in counters.items():
-                if name in _COUNTERS and (wh := _as_finite(raw)) is not None and wh >= 0:
+                wh = _as_finite(raw)
+                if name in _COUNTERS and wh is not None and _plausible_total(wh):
                     self._totals[name] = wh
         last = stored.get("last")
         if isinstance(last, dict) and isinstance(powers := last.get("powers"), dict):
@@ -128,6 +148,14 @@ class EnergyIntegrator:
             for name, raw in powers.items():
                 if name in _SPLITS and (watts := _as_finite(raw)) is not None:
                     self._last_powers[name] = watts
+
+    def diagnostics(self) -> dict[str, object]:
+        """What support needs to see: how many samples were refused and why the last."""
+        return {
+            "rated_power_w": self.rated_power_w,
+            "rejected_samples": self.rejected_samples,
+            "last_rejected": self.last_rejected,
+        }
 
     def add(self, sample: PowerSample, at: datetime) -> EnergyCounters:
         """Integrate from the previous sample to this one and return the totals."""
@@ -139,24 +167,40 @@ class EnergyIntegrator:
             else:
                 _LOGGER.debug("Not integrating an interval of %s s", elapsed)
         powers: dict[str, float] = {}
+        refusing: set[str] = set()
         for name, (positive, negative) in _SPLITS.items():
             watts = getattr(sample, name)
-            if watts is None or not math.isfinite(watts):
+            if watts is None:
                 continue  # unknown now: the next interval starts afresh
+            if (reason := self._implausible(name, watts)) is not None:
+                refusing.add(name)
+                self._reject(name, watts, reason)
+                continue  # as unknown: neither interval around it counts
             powers[name] = watts
             self._totals.setdefault(positive, 0.0)
             if negative is not None:
                 self._totals.setdefault(negative, 0.0)
             previous = self._last_powers.get(name)
-            if hours is None or previous is None:
+            # The previous sample is checked again: the rating may be known only now.
+            if hours is None or previous is None or self._implausible(name, previous):
                 continue
             self._totals[positive] += positive_area(previous, watts, hours)
             if negative is not None:
                 self._totals[negative] += positive_area(-previous, -watts, hours)
         self._last_at = at
         self._last_powers = powers
+        self._refusing = refusing
         self._store.async_delay_save(self._data_to_store, self._save_delay)
         return self.counters
+
+    def _implausible(self, name: str, watts: float) -> str | None:
+        return implausible(_KINDS[name], watts, rated_power_w=self.rated_power_w)
+
+    def _reject(self, name: str, watts: float, reason: str) -> None:
+        self.rejected_samples += 1
+        self.last_rejected = f"{name} {watts:g} W: {reason}"
+        if name not in self._refusing:
+            _LOGGER.debug("Not integrating %s = %g W: %s", name, watts, reason)
 
     async def async_save(self) -> None:
         """Write now (on unload), instead of after the save delay."""
@@ -174,3 +218,7 @@ def _as_finite(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if math.isfinite(value) else None
+
+
+def _plausible_total(wh: float) -> bool:
+    return implausible(ValueKind.ENERGY_COUNTER, wh) is None

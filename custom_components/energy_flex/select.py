@@ -8,7 +8,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EnergyFlexConfigEntry
 from .descriptions import EnergyFlexSelectDescription
-from .entity import EnergyFlexControlEntity
+from .device import EnergyFlexDevice
+from .entity import EnergyFlexControlEntity, async_add_device_entities
 
 # Choices go through the device's controller or vendor, which serialise writes themselves.
 PARALLEL_UPDATES = 0
@@ -21,12 +22,17 @@ async def async_setup_entry(
 ) -> None:
     """Add the vendor's selects for every device that can be controlled."""
     runtime = entry.runtime_data
-    async_add_entities(
-        EnergyFlexSelect(runtime.coordinator, device, description, device.controller)
-        for device in runtime.devices
-        if device.controller is not None
-        for description in runtime.selects
-    )
+
+    def build(device: EnergyFlexDevice) -> list[EnergyFlexSelect]:
+        if device.controller is None:
+            return []
+        return [
+            EnergyFlexSelect(runtime.coordinator, device, description, device.controller)
+            for description in runtime.selects
+            if device.offers(description.key)
+        ]
+
+    async_add_device_entities(entry, async_add_entities, build)
 
 
 class EnergyFlexSelect(EnergyFlexControlEntity, SelectEntity):

@@ -62,6 +62,20 @@ def runtime_error(java_class: str, message: str) -> FemsError:
     return FemsError(message, None, [], java_class)
 
 
+def restarting() -> FemsError:
+    """What every request gets while the firmware restarts its bundles (a 500 storm)."""
+    return runtime_error(
+        "java.lang.IllegalStateException", "ComponentManager is not available (restarting)"
+    )
+
+
+def overloaded() -> FemsError:
+    """What every request gets from an overloaded FEMS (a 500 storm)."""
+    return runtime_error(
+        "java.util.concurrent.RejectedExecutionException", "Task rejected: worker pool exhausted"
+    )
+
+
 def authentication_failed() -> FemsError:
     return named_error(AUTHENTICATION_FAILED, "Authentication failed", [])
 

@@ -40,12 +40,15 @@ class ModbusStats:
     by_function: Counter[int] = field(default_factory=Counter)
     bytes_received: int = 0
     bytes_sent: int = 0
+    # The latest reads (FC 3/4) as (address, count), for tests that check what was asked.
+    reads: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=1000))
 
     def reset(self) -> None:
         self.requests = 0
         self.by_function.clear()
         self.bytes_received = 0
         self.bytes_sent = 0
+        self.reads.clear()
 
 
 @dataclass(slots=True)
@@ -57,11 +60,17 @@ class ModbusFaults:
     drop_requests: int = 0
     # Read requests but never answer (a hung device).
     silent: bool = False
+    # Answer every read with this Modbus exception code (e.g. 4, device failure).
+    read_exception: int | None = None
+    # Answer reads with one register fewer than asked (a frame of the wrong length).
+    short_reads: bool = False
 
     def reset(self) -> None:
         self.latency_s = 0.0
         self.drop_requests = 0
         self.silent = False
+        self.read_exception = None
+        self.short_reads = False
 
 
 class ModbusBackend(Protocol):
@@ -235,6 +244,8 @@ class _Connection(ServerRequestHandler):
         backend = self._backend
         backend.stats.requests += 1
         backend.stats.by_function[pdu.function_code] += 1
+        if pdu.function_code in (3, 4):
+            backend.stats.reads.append((pdu.address, pdu.count))
         faults = backend.faults
         if faults.latency_s > 0:
             await asyncio.sleep(faults.latency_s)

@@ -98,6 +98,7 @@ class FemsModbusSimulator(ApiWorkerView, SimulatorLifecycle):
         self.faults = ModbusFaults()
         # Test knobs that apply at once: channels forced undefined, forced raw values.
         self.undefined: set[str] = set()
+        self.all_undefined = False  # every channel value undefined at once
         self.overrides: dict[str, JsonScalar] = {}
         self.state = 0
         self.host = "127.0.0.1"
@@ -208,11 +209,14 @@ class FemsModbusSimulator(ApiWorkerView, SimulatorLifecycle):
             return ExcCodes.ILLEGAL_ADDRESS
         if function_code in (1, 2):
             return [0] * count
+        if self.faults.read_exception is not None:
+            return ExcCodes(self.faults.read_exception)
         self.tick()
         try:
-            return self._table.read(address, count, self._value)
+            words = self._table.read(address, count, self._value)
         except RangeError:
             return ExcCodes.ILLEGAL_ADDRESS
+        return words[:-1] if self.faults.short_reads else words
 
     def write(
         self, unit: int, function_code: int, address: int, words: list[int]
@@ -293,7 +297,7 @@ class FemsModbusSimulator(ApiWorkerView, SimulatorLifecycle):
         )
 
     def _value(self, channel: str) -> JsonScalar:
-        if channel in self.undefined:
+        if self.all_undefined or channel in self.undefined:
             return None
         if channel in self.overrides:
             return self.overrides[channel]

@@ -125,10 +125,20 @@ class FemsRestSimulator(ApiWorkerView, SimulatorLifecycle):
         self.faults = FaultInjector()
         self.writes = WriteLog()
         self.requests = RequestCounter()
-        # Test knobs that apply at once: forced nulls, forced raw values, GridMode -1.
+        # Test knobs that apply at once: forced nulls, forced raw values, GridMode -1, and
+        # channels this FEMS does not have at all (an older firmware, no ess0).
         self.undefined: set[str] = set()
+        self.absent: set[str] = set()
+        self.all_undefined = False  # every channel value undefined at once
         self.overrides: dict[str, JsonScalar] = {}
         self.grid_mode_undefined = False
+        # Components switched off (or absent on older firmware): GETs do not find them.
+        self.disabled_components: set[str] = set()
+        # A 500 storm: every request fails with this runtime exception, before
+        # authentication, until cleared (firmware restart, overload; errors.restarting()).
+        self.storm: FemsError | None = None
+        # How many requests the storm lasts; None = until `storm` is cleared.
+        self.storm_requests: int | None = None
         # Device status, reported from the next controller cycle on.
         self.state = 0
         self.has_ignored_component_states = False
@@ -230,6 +240,15 @@ class FemsRestSimulator(ApiWorkerView, SimulatorLifecycle):
         self.tick()
         body = await request.read() if request.method == "POST" else b""
         role: Role | None = None
+        if self.storm is not None:
+            storm = self.storm
+            if self.storm_requests is not None:
+                self.storm_requests -= 1
+                if self.storm_requests <= 0:
+                    self.storm, self.storm_requests = None, None
+            # A runtime exception is a Jetty 500 page in both generations; a named one
+            # (e.g. authentication_failed()) is answered the way its generation does.
+            return error_response(storm, request, jetty12=self._jetty12)
         try:
             # Jetty 12 answers the favicon before authentication.
             if self._jetty12 and request.path == "/favicon.ico":
@@ -294,8 +313,10 @@ class FemsRestSimulator(ApiWorkerView, SimulatorLifecycle):
         matches = [
             spec
             for spec in self._order
-            if component_pattern.fullmatch(spec.component)
+            if spec.component not in self.disabled_components
+            and component_pattern.fullmatch(spec.component)
             and channel_pattern.fullmatch(spec.channel)
+            and spec.address not in self.absent
         ]
         if not matches:
             if self._jetty12:
@@ -310,7 +331,7 @@ class FemsRestSimulator(ApiWorkerView, SimulatorLifecycle):
         return json_response(_not_alphabetical(objects))
 
     def _value(self, address: str) -> JsonScalar:
-        if address in self.undefined:
+        if self.all_undefined or address in self.undefined:
             return None
         if address in self.overrides:
             return self.overrides[address]

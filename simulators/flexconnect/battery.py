@@ -63,6 +63,9 @@ class ProtoJsonStyle:
     omit_defaults: bool = True
     int64_as_string: bool = True
     enums_as_names: bool = False
+    # Instruction sides ("current", "desired") whose zero setpoint the cloud leaves unset:
+    # `setpointPower` is then omitted altogether instead of sent as `{}`.
+    unset_zero_setpoint: frozenset[str] = frozenset()
 
     def int64(self, value: int) -> JsonValue:
         return str(value) if self.int64_as_string else value
@@ -131,6 +134,8 @@ class SimulatedBattery:
     # The command on its way and when the battery applies it (clock seconds).
     pending: tuple[Instructions, float] | None = field(default=None, init=False)
     control_state_override: int | None = None
+    # `state` fields this battery does not report at all (omitted, not zero).
+    absent_fields: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         # A battery in the vendor's automatic mode, as the API-endpoints example shows.
@@ -199,23 +204,26 @@ class SimulatedBattery:
             "usableCapacity": style.scaled(capacity, 3 if capacity % 1000 == 0 else 0),
         }
         style.put(state, "stateOfOperation", style.enum(self.state_of_operation, StateOfOperation))
+        for name in self.absent_fields:
+            state.pop(name, None)
         return {"state": state}
 
     def control_json(self, style: ProtoJsonStyle) -> dict[str, JsonValue]:
         self.settle()
-        current = self._instructions_json(self.current, style)
+        current = self._instructions_json(self.current, style, "current")
         style.put(current, "controlState", style.enum(self.control_state, ControlState))
         return {
             "currentControlInstructions": current,
-            "desiredControlInstructions": self._instructions_json(self.desired, style),
+            "desiredControlInstructions": self._instructions_json(self.desired, style, "desired"),
         }
 
     @staticmethod
     def _instructions_json(
-        instructions: Instructions, style: ProtoJsonStyle
+        instructions: Instructions, style: ProtoJsonStyle, side: str
     ) -> dict[str, JsonValue]:
         rendered: dict[str, JsonValue] = {}
         style.put(rendered, "controlMode", style.enum(instructions.control_mode, ControlMode))
-        rendered["setpointPower"] = style.scaled_exact(instructions.setpoint_w)
+        if instructions.setpoint_w or side not in style.unset_zero_setpoint:
+            rendered["setpointPower"] = style.scaled_exact(instructions.setpoint_w)
         style.put(rendered, "timestamp", style.int64(instructions.timestamp_ms))
         return rendered

@@ -6,7 +6,8 @@ One aiohttp app on one socket (port 8080 on a real unit):
 - `PUT` (or `GET`) `/api/v1/setpoint/{charge,discharge}/<W>`, acting in manual mode and
   overridden after about 20 s otherwise (`sonnen_device.py`);
 - `GET /api/configuration/<name>` and `GET /api/setting?<name>=<value>`, where offered;
-- return codes in JSON bodies, an "API disabled" HTML 404 mode, restarts, off grid.
+- return codes in JSON bodies, an "API disabled" HTML 404 mode, restarts, off grid, and a
+  unit that goes down in the middle of a command sequence (`answers_before_down`).
 
 Time comes from the injected clock; the state is evaluated on every request.
 """
@@ -24,7 +25,14 @@ from aiohttp import web
 
 from ..battery import BatteryModel
 from ..cli import RunningSimulator, SimulatorCli
-from ..faults import FaultInjector, RejectedWrite, WriteLog, WriteRecord, fault_middleware
+from ..faults import (
+    ConnectionDropped,
+    FaultInjector,
+    RejectedWrite,
+    WriteLog,
+    WriteRecord,
+    fault_middleware,
+)
 from ..jsontypes import JsonScalar, JsonValue
 from ..lifecycle import SimulatorLifecycle
 from ..stats import RequestCounter, counting_middleware
@@ -78,6 +86,9 @@ class SonnenSimulator(SimulatorLifecycle):
         self.api_disabled = False
         self.vpp_priority = False
         self.return_codes: dict[Endpoint, int] = {}
+        # The unit answers this many more requests, then drops every connection (it went
+        # down, e.g. between the mode switch and the setpoints) until this is None again.
+        self.answers_before_down: int | None = None
         self.overrides: dict[str, JsonValue] = {}  # raw status values (strings, nulls)
         self.removed: set[str] = set()  # status keys left out
         self.faults = FaultInjector()
@@ -125,6 +136,13 @@ class SonnenSimulator(SimulatorLifecycle):
     # --- dispatch -----------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if self.answers_before_down is not None:
+            if self.answers_before_down <= 0:
+                # Down: the connection closes without a status line.
+                if request.transport is not None:
+                    request.transport.close()
+                raise ConnectionDropped
+            self.answers_before_down -= 1
         self.device.apply()
         if self.api_disabled:
             return web.Response(status=404, text=_DISABLED_PAGE, content_type="text/html")

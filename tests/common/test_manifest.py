@@ -53,3 +53,11 @@ def test_hacs_minimum_home_assistant() -> None:
     hacs = json.loads((ROOT / "hacs.json").read_text())
     assert hacs["homeassistant"] == "2026.10.0"
     assert (MAJOR_VERSION, MINOR_VERSION) >= (2026, 10)
+
+
+def test_license_file_is_the_one_pyproject_names() -> None:
+    """HACS shows the repository's LICENSE: the full Apache-2.0 text, as pyproject says."""
+    text = (ROOT / "LICENSE").read_text()
+    assert 'license = "Apache-2.0"' in (ROOT / "pyproject.toml").read_text()
+    assert "Apache License\n                           Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text

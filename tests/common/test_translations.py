@@ -45,3 +45,24 @@ def test_every_translation_key_in_code_exists() -> None:
     for source in INTEGRATION.rglob("*.py"):
         for key in re.findall(r'translation_key="(\w+)"', source.read_text()):
             assert f'"{key}"' in english, f"{source.name}: {key}"
+
+
+def test_entity_names_are_short_and_carry_no_sign_convention() -> None:
+    """Names fit a tile ("Battery power"); the sign convention lives in the README.
+
+    Home Assistant's entity translations have no description field, so a name that tried
+    to carry "(+ discharge, − charge)" would be cut off everywhere it is shown.
+    """
+    for language in ("en", "de"):
+        entities = load(language)["entity"]
+        for platform, keys in entities.items():
+            for key, strings in keys.items():
+                name = strings["name"]
+                assert len(name) <= 32, f"{language} {platform}.{key}: {name}"
+                assert not {"+", "−", "("} & set(name), f"{language}: {name}"
+    sensors = load("en")["entity"]["sensor"]
+    assert sensors["battery_power"]["name"] == "Battery power"
+    assert sensors["grid_power"]["name"] == "Grid power"
+    assert load("en")["entity"]["number"]["battery_power_setpoint"]["name"] == (
+        "Battery power setpoint"
+    )

@@ -339,4 +339,4 @@ async def test_options_defaults_bounds_and_reload(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert entry.runtime_data.coordinator.update_interval.total_seconds() == 120
-    assert entry.runtime_data.extra.allow_configuration_changes is True
+    assert entry.runtime_data.vendor_data.allow_configuration_changes is True

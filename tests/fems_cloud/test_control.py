@@ -35,10 +35,10 @@ from .conftest import (
     tick,
 )
 
-SETPOINT = entity_id("number", "battery_power_setpoint_discharge_charge")
+SETPOINT = entity_id("number", "battery_power_setpoint")
 RELEASE = entity_id("button", "release_control")
 ACTIVE = entity_id("binary_sensor", "control_active")
-BATTERY_POWER = entity_id("sensor", "battery_power_discharge_charge")
+BATTERY_POWER = entity_id("sensor", "battery_power")
 MODE = f"{EDGE_A}/{FIX_ACTIVE_POWER_ID}/mode"
 POWER = f"{EDGE_A}/{FIX_ACTIVE_POWER_ID}/power"
 
@@ -219,10 +219,7 @@ async def test_edge_without_fix_active_power_has_no_control(
 ) -> None:
     """EDGE_B has no FixActivePower controller: no control entities, the action refuses."""
     await setup_entry(hass, ha_cloud)
-    assert (
-        hass.states.get(entity_id("number", "battery_power_setpoint_discharge_charge", EDGE_B))
-        is None
-    )
+    assert hass.states.get(entity_id("number", "battery_power_setpoint", EDGE_B)) is None
     assert hass.states.get(entity_id("button", "release_control", EDGE_B)) is None
     with pytest.raises(ServiceValidationError) as excinfo:
         await hass.services.async_call(
@@ -284,10 +281,7 @@ async def test_unreadable_edge_config_gives_no_control(
     entry = await setup_entry(hass, ha_cloud, (EDGE_A, "fems4242"), login=ADMIN)
     assert entry.state is ConfigEntryState.LOADED
     assert hass.states.get(SETPOINT) is not None
-    assert (
-        hass.states.get(entity_id("number", "battery_power_setpoint_discharge_charge", "fems4242"))
-        is None
-    )
+    assert hass.states.get(entity_id("number", "battery_power_setpoint", "fems4242")) is None
 
 
 async def test_rate_limit_while_reading_configs_retries_setup(hass: HomeAssistant) -> None:

@@ -75,7 +75,7 @@ async def test_each_edge_is_a_device_with_the_common_entities(
     ]
     assert {d.sw_version for d in devices} == {"2026.5.0"}
     # PV 2 kW, load 1 kW: the battery charges 1 kW (negative), nothing from the grid.
-    assert state_of(hass, entity_id("sensor", "battery_power_discharge_charge")) == "-1000.0"
+    assert state_of(hass, entity_id("sensor", "battery_power")) == "-1000.0"
     assert state_of(hass, entity_id("sensor", "battery_charge_power")) == "1000.0"
     assert state_of(hass, entity_id("sensor", "battery_discharge_power")) == "0.0"
     assert state_of(hass, entity_id("sensor", "production_power")) == "2000.0"
@@ -130,7 +130,7 @@ async def test_offline_edge_is_unavailable_never_stale(
         await tick(hass, freezer, 60)
         cached = entry.runtime_data.coordinator.data[EDGE_B].snapshot.soc
         assert cached == (None if null_values_when_offline else 50.0)
-        for key in (SOC, "battery_power_discharge_charge", "consumed_energy", "system_state"):
+        for key in (SOC, "battery_power", "consumed_energy", "system_state"):
             assert state_of(hass, entity_id("sensor", key, EDGE_B)) == STATE_UNAVAILABLE
         assert state_of(hass, entity_id("binary_sensor", ONLINE, EDGE_B)) == STATE_OFF
         assert float(state_of(hass, entity_id("sensor", SOC, EDGE_A))) >= 50  # charging
@@ -250,6 +250,7 @@ async def test_diagnostics_name_no_edge_and_no_login(
         "0": {
             "active": False,
             "held": {"battery_power": None, "discharge_limit": None, "charge_limit": None},
+            "plan": None,
         }
     }
 

@@ -272,7 +272,7 @@ async def test_cloud_errors_while_querying(
         await call(hass, "query_history", data)
     assert excinfo.value.translation_key == "cannot_connect"
     ha_cloud.faults.reset()
-    entry.runtime_data.extra.client._backoff.reset()  # skip the back-off wait
+    entry.runtime_data.vendor_data.client._backoff.reset()  # skip the back-off wait
     ha_cloud.users[OWNER].password = "rotated"
     with pytest.raises(HomeAssistantError) as excinfo:
         await call(hass, "query_history", data)

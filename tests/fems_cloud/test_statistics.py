@@ -346,7 +346,7 @@ async def test_a_pass_under_way_is_not_started_twice(
     entry = await setup_entry(hass, ha_cloud, options=days(1))
     await settle(hass)
     assert ha_cloud.calls[HISTORY] == 2
-    history = entry.runtime_data.extra.history
+    history = entry.runtime_data.vendor_data.history
     history.running = True  # as if the backfill were still under way
     await tick(hass, freezer, 17 * 60)
     assert ha_cloud.calls[HISTORY] == 2
@@ -388,7 +388,7 @@ async def test_untrusted_history_values_are_never_imported(
     freezer.move_to("2025-06-10 12:03:00+00:00")
     entry = await setup_entry(hass, ha_cloud, (EDGE_A,), options=days(0))
     await settle(hass)
-    importer = HistoryImporter(hass, entry, entry.runtime_data.extra.client, ["fems9000"], 0)
+    importer = HistoryImporter(hass, entry, entry.runtime_data.vendor_data.client, ["fems9000"], 0)
     importer._last["fems9000"] = dict.fromkeys(key for key, _, _ in HISTORY_COUNTERS)
     hour = datetime(2025, 6, 10, 1, tzinfo=UTC)
     stamps = (

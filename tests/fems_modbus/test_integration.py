@@ -57,7 +57,7 @@ from .conftest import (
 )
 
 PREFIX = "fems_ems0042123_"
-SETPOINT = f"number.{PREFIX}battery_power_setpoint_discharge_charge"
+SETPOINT = f"number.{PREFIX}battery_power_setpoint"
 RELEASE = f"button.{PREFIX}release_control"
 ACTIVE = f"binary_sensor.{PREFIX}control_active"
 EQUALS = "ess0/SetActivePowerEquals"
@@ -122,7 +122,7 @@ async def test_flow_creates_entry_named_by_the_ems_serial(
     flow_id = await open_form(hass)
     result = await hass.config_entries.flow.async_configure(flow_id, form(sim))
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == TITLE
+    assert result["title"] == f"{TITLE} (local Modbus)"
     assert result["result"].unique_id == EMS_SERIAL
     assert result["data"] == {
         CONF_CONNECTION: "fems_modbus",
@@ -219,8 +219,8 @@ async def test_flow_unexpected_error(
 @pytest.mark.parametrize(
     ("ems_serial", "serial", "unique_id", "title"),
     [
-        (None, "FH10-2401-0815", "FH10-2401-0815", "FEMS FH10-2401-0815"),
-        (None, None, "127.0.0.1:{port}", "FEMS 127.0.0.1"),
+        (None, "FH10-2401-0815", "FH10-2401-0815", "FEMS FH10-2401-0815 (local Modbus)"),
+        (None, None, "127.0.0.1:{port}", "FEMS 127.0.0.1 (local Modbus)"),
     ],
 )
 async def test_identity_fallbacks(
@@ -339,10 +339,10 @@ async def test_values_and_signs(
 ) -> None:
     """Each sensor shows the battery's value in Home Assistant's signs."""
     assert float(sensor(hass, "state_of_charge")) == 50
-    assert float(sensor(hass, "battery_power_discharge_charge")) == -1000  # PV surplus charges
+    assert float(sensor(hass, "battery_power")) == -1000  # PV surplus charges
     assert float(sensor(hass, "battery_charge_power")) == 1000
     assert float(sensor(hass, "battery_discharge_power")) == 0
-    assert float(sensor(hass, "grid_power_import_export")) == 0
+    assert float(sensor(hass, "grid_power")) == 0
     assert float(sensor(hass, "production_power")) == 2000
     assert float(sensor(hass, "consumption_power")) == 1000
     assert float(sensor(hass, "usable_capacity")) == 10
@@ -353,8 +353,8 @@ async def test_values_and_signs(
     sim.overrides["_sum/GridActivePower"] = 1234
     sim.overrides["_sum/EssDischargePower"] = 800
     await entry.runtime_data.coordinator.async_refresh()
-    assert float(sensor(hass, "grid_power_import_export")) == 1234
-    assert float(sensor(hass, "battery_power_discharge_charge")) == 800
+    assert float(sensor(hass, "grid_power")) == 1234
+    assert float(sensor(hass, "battery_power")) == 800
 
 
 async def test_undefined_values_are_unknown(
@@ -363,10 +363,12 @@ async def test_undefined_values_are_unknown(
     """0xFFFF and NaN become unknown, never 0."""
     sim.undefined |= {"_sum/EssSoc", "_sum/GridActivePower", "_sum/EssDcChargeEnergy",
                       "_sum/GridMode", "_sum/EssCapacity"}  # fmt: skip
+    # The capacity is read on each new connection only: the FEMS restarts (drops it).
+    sim.faults.drop_requests = 1
     await entry.runtime_data.coordinator.async_refresh()
     for key in (
         "state_of_charge",
-        "grid_power_import_export",
+        "grid_power",
         "battery_charged_energy",
         "grid_mode",
         "usable_capacity",
@@ -378,14 +380,17 @@ async def test_undefined_values_are_unknown(
 async def test_device_info_from_meta(
     hass: HomeAssistant, entry: MockConfigEntry, device_registry: dr.DeviceRegistry
 ) -> None:
-    """Manufacturer, model, firmware and serial come from `_meta`."""
+    """Named as over REST; the product line, firmware and serial come from `_meta`."""
     device = device_registry.async_get_device_by_identifier((DOMAIN, EMS_SERIAL), entry.entry_id)
     assert device is not None
-    assert device.manufacturer == "FENECON GmbH"
-    assert device.model == "FEMS Home 10"
+    assert device.manufacturer == "FENECON"
+    assert device.model == "FEMS (local Modbus)"
+    assert device.model_id == "FEMS Home 10"
     assert device.sw_version == "2026.5.0"
     assert device.serial_number == EMS_SERIAL
-    assert device.name == TITLE
+    assert device.name == f"FEMS {EMS_SERIAL}"
+    # The FEMS web interface, not the Modbus port.
+    assert device.configuration_url == "http://127.0.0.1"
 
 
 async def test_offline_is_unavailable_and_recovers(
@@ -406,12 +411,28 @@ async def test_offline_is_unavailable_and_recovers(
 
 
 async def test_unreachable_at_start_retries_setup(hass: HomeAssistant, clock: FakeClock) -> None:
-    """Setup retries while the device cannot be reached."""
+    """The table read at setup: a connection error retries setup (test-before-setup)."""
     simulator = make_simulator(clock)
     await simulator.start()
     await simulator.stop()
     entry = await setup_entry(hass, simulator)
     assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.reason == "The device could not be reached"
+
+
+async def test_reset_table_at_start_retries_setup(hass: HomeAssistant, clock: FakeClock) -> None:
+    """A table reset by a missing component retries setup too, and recovers."""
+    async with make_simulator(clock) as simulator:
+        simulator.component_missing = True
+        entry = await setup_entry(hass, simulator)
+        assert entry.state is ConfigEntryState.SETUP_RETRY
+        assert entry.reason == "The device sent an answer that could not be read"
+        assert simulator.writes.records == []
+        simulator.component_missing = False
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.LOADED
+        assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_reconnects_in_home_assistant_after_idle_close(
@@ -459,7 +480,7 @@ async def test_positive_setpoint_discharges(
     assert sim.battery.setpoint_w == 3000
     clock.advance(1)  # the next controller cycle
     await entry.runtime_data.coordinator.async_refresh()
-    assert float(sensor(hass, "battery_power_discharge_charge")) == 3000
+    assert float(sensor(hass, "battery_power")) == 3000
     assert hass.states.get(SETPOINT).state == "3000.0"  # type: ignore[union-attr]
     assert hass.states.get(ACTIVE).state == STATE_ON  # type: ignore[union-attr]
 
@@ -474,7 +495,7 @@ async def test_negative_setpoint_charges(
     assert writes(sim) == [-2500.0]
     clock.advance(1)
     await entry.runtime_data.coordinator.async_refresh()
-    assert float(sensor(hass, "battery_power_discharge_charge")) == -2500
+    assert float(sensor(hass, "battery_power")) == -2500
 
 
 async def test_out_of_range_is_refused_with_nothing_written(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.energy_flex.api import fems_rest as fems_rest_api
 from custom_components.energy_flex.const import (
     CONF_CONNECTION,
     CONF_WRITE_PASSWORD,
@@ -26,11 +28,15 @@ WRITE_PASSWORD = "owner-pw-91c2"
 HOSTNAME = "fems12345"
 
 
-def make_simulator(**kwargs: Any) -> FemsRestSimulator:
-    """A FEMS with fixed PV 2 kW and house load 1 kW, and our test passwords."""
-    battery = BatteryModel(profile=FixedProfile(pv=2000, load=1000), soc=50)
+def make_simulator(clock: Callable[[], float] = time.monotonic, **kwargs: Any) -> FemsRestSimulator:
+    """A FEMS with fixed PV 2 kW and house load 1 kW, and our test passwords.
+
+    Battery and controller cycle follow `clock` (a fake one stands still until moved).
+    """
+    battery = BatteryModel(profile=FixedProfile(pv=2000, load=1000), soc=50, clock=clock)
     return FemsRestSimulator(
         battery=battery,
+        clock=clock,
         passwords={
             "admin": "admin-pw",
             "installer": "installer-pw",
@@ -90,3 +96,13 @@ async def setup_fems_entry(
 async def fems_entry(hass: HomeAssistant, fems: FemsRestSimulator) -> MockConfigEntry:
     """A loaded FEMS REST entry with control."""
     return await setup_fems_entry(hass, fems)
+
+
+@pytest.fixture
+def static_every_poll(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read the static channels (capacity, rated power, version) on every poll.
+
+    For tests that change one mid-run: the client otherwise reads them hourly
+    (`tests/fems_rest/test_static_channels.py` pins that).
+    """
+    monkeypatch.setattr(fems_rest_api, "STATIC_EVERY_POLLS", 1)

@@ -18,6 +18,7 @@ from custom_components.energy_flex.api.errors import (
 )
 from custom_components.energy_flex.api.fems import FemsGridMode, FemsState
 from custom_components.energy_flex.api.fems_rest import FemsRestClient, FemsRestEndpoint
+from simulators.fems import errors
 from simulators.fems_rest import FemsRestSimulator
 
 from .conftest import READ_PASSWORD, WRITE_PASSWORD, make_simulator
@@ -97,19 +98,108 @@ async def test_wrong_read_password_is_auth_error(
             await client_for(session, simulator, read_password="nope").async_get_snapshot()
 
 
-async def test_server_error_with_good_password_is_not_auth(
+STORMS = {
+    "restarting": errors.restarting,
+    "overloaded": errors.overloaded,
+}
+
+
+@pytest.mark.parametrize("firmware", ["2026.5.0", "2025.3.0"])
+@pytest.mark.parametrize("storm", sorted(STORMS))
+async def test_500_storm_is_a_connection_problem(
+    session: aiohttp.ClientSession, firmware: str, storm: str
+) -> None:
+    """Every request answering 500 (restart, overload) is not a wrong password: the poll
+    fails as a connection problem, costs no probe, and works again once the storm ends."""
+    async with make_simulator(firmware=firmware) as simulator:
+        client = client_for(session, simulator)
+        simulator.storm = STORMS[storm]()
+        before = simulator.requests.total
+        with pytest.raises(ApiConnectionError):
+            await client.async_get_snapshot()
+        assert simulator.requests.total - before == 1
+        simulator.storm = None
+        assert (await client.async_get_snapshot()).hostname == "fems12345"
+
+
+@pytest.mark.parametrize("firmware", ["2026.5.0", "2025.3.0"])
+async def test_one_authentication_glitch_is_not_a_wrong_password(
+    session: aiohttp.ClientSession, firmware: str
+) -> None:
+    """The poll is told "Authentication failed" once but the probe passes: a glitch."""
+    async with make_simulator(firmware=firmware) as simulator:
+        client = client_for(session, simulator)
+        simulator.storm = errors.authentication_failed()
+        simulator.storm_requests = 1
+        before = simulator.requests.total
+        with pytest.raises(ApiConnectionError):
+            await client.async_get_snapshot()
+        assert simulator.requests.total - before == 2  # the poll and the probe
+        assert simulator.storm is None
+        assert (await client.async_get_snapshot()).hostname == "fems12345"
+
+
+async def test_plain_500_and_502_are_connection_problems(
     session: aiohttp.ClientSession, fems: FemsRestSimulator
 ) -> None:
-    """A 500 on the poll while the probe works is a device problem, not a reauth."""
-    fems.faults.error_status = 500
+    """Error pages from in front of the FEMS (nginx, a proxy) never mean bad credentials."""
     client = client_for(session, fems)
-    with pytest.raises(ApiAuthError):
-        await client.async_get_snapshot()  # every request fails: indistinguishable
-    fems.faults.error_status = None
-    fems.overrides["_sum/EssSoc"] = 50
-    fems.faults.error_status = 502
-    with pytest.raises(ApiConnectionError):
-        await client.async_get_snapshot()
+    for status in (500, 502):
+        fems.faults.error_status = status
+        with pytest.raises(ApiConnectionError):
+            await client.async_get_snapshot()
+
+
+@pytest.mark.parametrize("firmware", ["2026.5.0", "2025.3.0"])
+async def test_write_in_a_500_storm_is_a_connection_problem(
+    session: aiohttp.ClientSession, firmware: str
+) -> None:
+    """A write that meets a 500 storm neither asks for the password nor is 'rejected'."""
+    async with make_simulator(firmware=firmware) as simulator:
+        client = client_for(session, simulator)
+        simulator.storm = errors.restarting()
+        with pytest.raises(ApiConnectionError):
+            await client.async_set_channel("SetActivePowerEquals", -1500)
+        simulator.storm = None
+        await client.async_set_channel("SetActivePowerEquals", -1500)
+        assert [r.value for r in simulator.writes.for_channel("ess0/SetActivePowerEquals")] == [
+            -1500
+        ]
+        assert simulator.battery.setpoint_w == -1500  # charging, as written
+
+
+@pytest.mark.parametrize("firmware", ["2026.5.0", "2025.3.0"])
+async def test_wrong_write_password_is_auth_error(
+    session: aiohttp.ClientSession, firmware: str
+) -> None:
+    """The owner password rejected (401 old, 500 "Authentication failed" new), twice."""
+    async with make_simulator(firmware=firmware) as simulator:
+        client = client_for(session, simulator, write_password="nope")
+        with pytest.raises(ApiAuthError):
+            await client.async_set_channel("SetActivePowerEquals", 100)
+        assert simulator.writes.records == []
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "says_auth"),
+    [
+        (401, b"", True),
+        (400, b'{"jsonrpc":"2.0","error":{"code":1003,"message":"x","data":[]}}', True),
+        (400, b'{"jsonrpc":"2.0","error":{"code":1002,"message":"x","data":[]}}', False),
+        (500, b'{"message":"...OpenemsNamedException: Authentication failed"}', True),
+        (500, b"<h2>HTTP ERROR 500 ...: Authentication failed</h2>", True),
+        (500, b"<h2>HTTP ERROR 500 java.lang.IllegalStateException</h2>", False),
+        (500, b"\xff\xfe not text", False),
+        (200, b"Authentication failed", False),
+    ],
+)
+def test_authentication_failure_evidence(status: int, body: bytes, says_auth: bool) -> None:
+    """Which answers count as rejected credentials, in either generation (§1.9)."""
+    from custom_components.energy_flex.api.fems_rest import (  # noqa: PLC0415
+        _says_authentication_failed,
+    )
+
+    assert _says_authentication_failed(status, body) is says_auth
 
 
 async def test_nothing_matched_is_response_error(

@@ -56,7 +56,8 @@ async def test_user_flow_creates_entry_with_control(
     flow_id = await open_fems_form(hass)
     result = await hass.config_entries.flow.async_configure(flow_id, form_input(fems))
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == f"FEMS {HOSTNAME}"
+    # The title says how the FEMS is reached: a REST and a Modbus entry can be told apart.
+    assert result["title"] == f"FEMS {HOSTNAME} (local REST)"
     assert result["result"].unique_id == HOSTNAME
     assert result["data"][CONF_CONNECTION] == "fems_rest"
     assert result["data"][CONF_WRITE_PASSWORD] == WRITE_PASSWORD
@@ -75,7 +76,7 @@ async def test_user_flow_read_only(hass: HomeAssistant, fems: FemsRestSimulator)
     assert CONF_WRITE_PASSWORD not in result["data"]
     assert len(fems.writes.records) == 0
     await hass.async_block_till_done()
-    assert hass.states.get("number.fems_fems12345_battery_power_setpoint_discharge_charge") is None
+    assert hass.states.get("number.fems_fems12345_battery_power_setpoint") is None
 
 
 @pytest.mark.parametrize(
@@ -152,7 +153,7 @@ async def test_no_hostname_falls_back_to_the_address(
     result = await hass.config_entries.flow.async_configure(flow_id, form_input(fems))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == f"127.0.0.1:{fems.read_port}"
-    assert result["title"] == "FEMS 127.0.0.1"
+    assert result["title"] == "FEMS 127.0.0.1 (local REST)"
     await hass.async_block_till_done()
 
 

@@ -35,12 +35,12 @@ from simulators.fems_rest import FemsRestSimulator
 
 from .conftest import READ_PASSWORD, make_simulator, setup_fems_entry
 
-SETPOINT = "number.fems_fems12345_battery_power_setpoint_discharge_charge"
+SETPOINT = "number.fems_fems12345_battery_power_setpoint"
 DISCHARGE_LIMIT = "number.fems_fems12345_discharge_power_limit"
 CHARGE_LIMIT = "number.fems_fems12345_charge_power_limit"
 RELEASE = "button.fems_fems12345_release_control"
 ACTIVE = "binary_sensor.fems_fems12345_control_active"
-BATTERY_POWER = "sensor.fems_fems12345_battery_power_discharge_charge"
+BATTERY_POWER = "sensor.fems_fems12345_battery_power"
 EQUALS = "ess0/SetActivePowerEquals"
 
 
@@ -464,3 +464,220 @@ async def test_release_action_and_device_target(
         DOMAIN, "release_control", {"device_id": device.id}, blocking=True
     )
     assert writes(fems) == [400, None]
+
+
+# --- a release that does not reach the device ------------------------------------------------
+
+
+async def fail_release(hass: HomeAssistant, fems: FemsRestSimulator, power: float) -> int:
+    """Hold `power`, then take the FEMS off the network and press release (which fails).
+
+    Returns how many writes the device had accepted before it went away.
+    """
+    await set_number(hass, SETPOINT, power)
+    assert writes(fems)[-1] == power
+    assert fems.battery.setpoint_w == power
+    fems.faults.drop_connection = True
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: RELEASE}, blocking=True
+        )
+    assert err.value.translation_key == "cannot_connect"
+    assert hass.states.get(ACTIVE).state == STATE_ON  # type: ignore[union-attr]
+    assert hass.states.get(ACTIVE).attributes["release_pending"] is True  # type: ignore[union-attr]
+    return len(writes(fems))
+
+
+@pytest.mark.parametrize("power", [3000, -2500], ids=["discharging", "charging"])
+async def test_failed_release_is_finished_by_the_keepalive(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    fems: FemsRestSimulator,
+    fems_entry: MockConfigEntry,
+    power: float,
+) -> None:
+    """The keep-alive tick after the device returns sends the release, not the old setpoint."""
+    before = await fail_release(hass, fems, power)
+    await tick(hass, freezer, 30)  # still away: the release is tried, nothing arrives
+    assert len(writes(fems)) == before
+    # Back for writes, still failing reads: only the keep-alive can finish the release.
+    fems.faults.methods = frozenset({"GET"})
+    await tick(hass, freezer, 30)
+    assert writes(fems)[before:] == [None]
+    assert fems.battery.setpoint_w is None
+    assert hass.states.get(ACTIVE).state == STATE_OFF  # type: ignore[union-attr]
+    fems.faults.reset()
+    await tick(hass, freezer, 90)
+    assert writes(fems)[before:] == [None]  # released: nothing is repeated
+
+
+@pytest.mark.parametrize("power", [3000, -2500], ids=["discharging", "charging"])
+async def test_failed_release_is_finished_by_the_next_poll(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    fems: FemsRestSimulator,
+    fems_entry: MockConfigEntry,
+    power: float,
+) -> None:
+    """The first poll the device answers finishes the release, before any keep-alive."""
+    before = await fail_release(hass, fems, power)
+    await tick(hass, freezer, 10)  # a poll while the device is away
+    assert hass.states.get(BATTERY_POWER).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    fems.faults.reset()
+    await tick(hass, freezer, 10)
+    assert writes(fems)[before:] == [None]
+    assert fems.battery.setpoint_w is None
+    assert hass.states.get(ACTIVE).state == STATE_OFF  # type: ignore[union-attr]
+    assert "release_pending" not in hass.states.get(ACTIVE).attributes  # type: ignore[union-attr]
+    assert hass.states.get(SETPOINT).state == STATE_UNKNOWN  # type: ignore[union-attr]
+
+
+async def test_new_command_wins_over_a_pending_release(
+    hass: HomeAssistant, fems: FemsRestSimulator, fems_entry: MockConfigEntry
+) -> None:
+    """A command after a failed release is sent even if it repeats the old value."""
+    before = await fail_release(hass, fems, -1000)
+    fems.faults.reset()
+    await set_number(hass, SETPOINT, -1000)
+    assert writes(fems)[before:] == [-1000]
+    assert fems_entry.runtime_data.devices[0].controller.release_pending is False  # type: ignore[union-attr]
+    await fems_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert writes(fems)[before:] == [-1000]  # the poll does not release it any more
+
+
+async def test_pending_release_survives_a_restart(
+    hass: HomeAssistant, fems: FemsRestSimulator, hass_storage: dict[str, Any]
+) -> None:
+    """A release still pending when Home Assistant stopped is finished at the next start,
+    even though the command it ends had time left: it is never resumed."""
+    entry = fems_entry_for(fems, hass)
+    until = (dt_util.utcnow() + timedelta(minutes=30)).isoformat()
+    stored = stored_control(entry, 2000, until)
+    stored[f"{DOMAIN}.control.{entry.entry_id}"]["data"]["battery_power"]["releasing"] = True
+    hass_storage.update(stored)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert writes(fems) == [None]
+    assert hass.states.get(ACTIVE).state == STATE_OFF  # type: ignore[union-attr]
+
+
+async def test_release_failing_at_start_stays_pending(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    fems: FemsRestSimulator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Writes fail at start: the release of an unbounded command waits for the device,
+    control shows as active meanwhile, and the command is never resumed."""
+    entry = fems_entry_for(fems, hass)
+    hass_storage.update(stored_control(entry, -1800, None))
+    fems.faults.error_status = 503
+    fems.faults.methods = frozenset({"POST"})
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert writes(fems) == []
+    assert hass.states.get(ACTIVE).state == STATE_ON  # type: ignore[union-attr]
+    fems.faults.reset()
+    await tick(hass, freezer, 10)
+    assert writes(fems) == [None]
+    assert hass.states.get(ACTIVE).state == STATE_OFF  # type: ignore[union-attr]
+
+
+async def test_unload_with_a_failing_release_leaves_it_pending(
+    hass: HomeAssistant,
+    fems: FemsRestSimulator,
+    fems_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Unloading while the device is away stores the release; the next start sends it."""
+    await set_power(hass, 2200, duration={"hours": 1})
+    controller = fems_entry.runtime_data.devices[0].controller
+    assert controller is not None
+    fems.faults.drop_connection = True
+    await hass.config_entries.async_unload(fems_entry.entry_id)
+    await hass.async_block_till_done()
+    record = hass_storage[f"{DOMAIN}.control.{fems_entry.entry_id}"]["data"]["battery_power"]
+    assert record["releasing"] is True
+    fems.faults.reset()
+    # Unloaded: nothing is retried any more (the next start does it).
+    await controller.async_retry_release()
+    before = len(writes(fems))
+    assert writes(fems)[-1] == 2200
+    await hass.config_entries.async_setup(fems_entry.entry_id)
+    await hass.async_block_till_done()
+    assert writes(fems)[before:] == [None]
+
+
+async def test_failed_release_with_nothing_held_leaves_nothing_pending(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    fems: FemsRestSimulator,
+    fems_entry: MockConfigEntry,
+) -> None:
+    """The button with nothing held, the device away: an error, and nothing to finish."""
+    fems.faults.drop_connection = True
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: RELEASE}, blocking=True
+        )
+    assert hass.states.get(ACTIVE).state == STATE_OFF  # type: ignore[union-attr]
+    fems.faults.reset()
+    await tick(hass, freezer, 30)
+    assert writes(fems) == []
+
+
+async def test_pending_release_of_one_channel_keeps_the_other_alive(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    fems: FemsRestSimulator,
+    fems_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Charging at 1200 W under a 900 W discharge limit; the limit's release fails.
+    The keep-alive finishes that release (logged once while it fails) and goes on
+    repeating the charge setpoint, which is still held."""
+    from custom_components.energy_flex.control import SetpointKind  # noqa: PLC0415
+
+    controller = fems_entry.runtime_data.devices[0].controller
+    assert controller is not None
+    await controller.async_set(SetpointKind.BATTERY_POWER, -1200)
+    await controller.async_set(SetpointKind.DISCHARGE_LIMIT, 900)
+    fems.faults.drop_connection = True
+    with pytest.raises(HomeAssistantError):
+        await controller.async_release((SetpointKind.DISCHARGE_LIMIT,))
+    assert controller.release_pending
+    await tick(hass, freezer, 30)
+    await tick(hass, freezer, 30)
+    assert caplog.text.count("Could not finish releasing") == 1
+    fems.faults.reset()
+    before = len(fems.writes.records)
+    await tick(hass, freezer, 30)
+    assert [(w.channel, w.value) for w in fems.writes.records[before:]] == [
+        ("ess0/SetActivePowerLessOrEquals", None),
+        (EQUALS, -1200),
+    ]
+    assert "now that the device answers again" in caplog.text
+    assert controller.held(SetpointKind.BATTERY_POWER) == -1200
+    assert not controller.release_pending
+    assert hass.states.get(ACTIVE).state == STATE_ON  # type: ignore[union-attr]
+    await controller.async_release((SetpointKind.BATTERY_POWER,))
+    assert writes(fems)[-1] is None
+    assert hass.states.get(ACTIVE).state == STATE_OFF  # type: ignore[union-attr]
+
+
+async def test_release_left_over_by_an_earlier_run_is_finished_at_start(
+    hass: HomeAssistant, fems: FemsRestSimulator, hass_storage: dict[str, Any]
+) -> None:
+    """A pending release of a setpoint whose value was never known is still sent."""
+    entry = fems_entry_for(fems, hass)
+    hass_storage[f"{DOMAIN}.control.{entry.entry_id}"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{DOMAIN}.control.{entry.entry_id}",
+        "data": {"battery_power": {"value": None, "until": None, "releasing": True}},
+    }
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert writes(fems) == [None]
+    assert hass.states.get(ACTIVE).state == STATE_OFF  # type: ignore[union-attr]

@@ -31,6 +31,9 @@ async def test_diagnostics_are_redacted(
         assert secret not in text
     assert diagnostics["entry"]["data"]["password"] == "**REDACTED**"
     assert diagnostics["data"]["soc"] is not None
+    # Which values this FEMS has at all, as a plain list.
+    assert "capacity" in diagnostics["data"]["present"]
+    assert diagnostics["data"]["present"] == sorted(diagnostics["data"]["present"])
     assert diagnostics["control"]["0"]["active"] is False
     assert diagnostics["client"] == {"can_write": True}
 

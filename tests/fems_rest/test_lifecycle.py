@@ -84,7 +84,7 @@ async def test_read_only_again_removes_control_entities(
     from custom_components.energy_flex.const import CONF_WRITE_PASSWORD  # noqa: PLC0415
 
     registry = er.async_get(hass)
-    number = "number.fems_fems12345_battery_power_setpoint_discharge_charge"
+    number = "number.fems_fems12345_battery_power_setpoint"
     assert registry.async_get(number) is not None
     data = {key: value for key, value in fems_entry.data.items() if key != CONF_WRITE_PASSWORD}
     hass.config_entries.async_update_entry(fems_entry, data=data)

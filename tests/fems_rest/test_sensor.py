@@ -40,7 +40,7 @@ async def test_values_follow_the_device(
     battery = fems.battery
     assert float(state(hass, "state_of_charge")) == pytest.approx(battery.soc, abs=1)
     # Self-consumption with 2 kW PV and 1 kW load: the battery charges the surplus.
-    assert float(state(hass, "battery_power_discharge_charge")) < 0
+    assert float(state(hass, "battery_power")) < 0
     assert float(state(hass, "battery_charge_power")) > 0
     assert float(state(hass, "battery_discharge_power")) == 0
     assert float(state(hass, "production_power")) == pytest.approx(2000)
@@ -58,7 +58,7 @@ async def test_values_follow_the_device(
     ("key", "device_class", "unit", "state_class"),
     [
         ("state_of_charge", SensorDeviceClass.BATTERY, "%", SensorStateClass.MEASUREMENT),
-        ("grid_power_import_export", SensorDeviceClass.POWER, "W", SensorStateClass.MEASUREMENT),
+        ("grid_power", SensorDeviceClass.POWER, "W", SensorStateClass.MEASUREMENT),
         (
             "battery_charged_energy",
             SensorDeviceClass.ENERGY,
@@ -110,10 +110,10 @@ async def test_grid_sign_is_import_positive(
     """A grid import shows positive, matching the device's `_sum/GridActivePower`."""
     fems.overrides["_sum/GridActivePower"] = 1234
     await fems_entry.runtime_data.coordinator.async_refresh()
-    assert float(state(hass, "grid_power_import_export")) == 1234
+    assert float(state(hass, "grid_power")) == 1234
     fems.overrides["_sum/GridActivePower"] = -800
     await fems_entry.runtime_data.coordinator.async_refresh()
-    assert float(state(hass, "grid_power_import_export")) == -800
+    assert float(state(hass, "grid_power")) == -800
 
 
 async def test_undefined_values_are_unknown_not_zero(
@@ -125,7 +125,7 @@ async def test_undefined_values_are_unknown_not_zero(
     await fems_entry.runtime_data.coordinator.async_refresh()
     for key in (
         "state_of_charge",
-        "grid_power_import_export",
+        "grid_power",
         "battery_charged_energy",
         "stored_energy",
         "grid_mode",
@@ -142,7 +142,7 @@ async def test_strings_and_nan_are_unknown_or_numbers(
     fems.overrides["_sum/State"] = 9  # not a Level option
     await fems_entry.runtime_data.coordinator.async_refresh()
     assert float(state(hass, "state_of_charge")) == 61
-    assert state(hass, "grid_power_import_export") == STATE_UNKNOWN
+    assert state(hass, "grid_power") == STATE_UNKNOWN
     assert state(hass, "system_state") == STATE_UNKNOWN
 
 
@@ -153,14 +153,17 @@ async def test_offline_device_is_unavailable_and_recovers(
     caplog: pytest.LogCaptureFixture,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """Errors make entities unavailable with one log line; the next good poll recovers."""
+    """Errors make entities unavailable with one log line; the next good poll recovers.
+
+    After three failures in a row the next poll waits 40 s (back-off), not 10 s.
+    """
     fems.faults.error_status = 503
     for _ in range(3):
         await fems_entry.runtime_data.coordinator.async_refresh()
     assert state(hass, "state_of_charge") == STATE_UNAVAILABLE
     assert caplog.text.count("Error fetching") == 1
     fems.faults.reset()
-    freezer.tick(timedelta(seconds=11))
+    freezer.tick(timedelta(seconds=41))
     async_fire_time_changed(hass)
     # The scheduled poll runs as a background task of the entry.
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -185,8 +188,11 @@ async def test_device_identity_is_the_hostname(
     """The device is identified by the FEMS hostname and carries its version."""
     device = device_registry.async_get_device_by_identifier((DOMAIN, HOSTNAME), fems_entry.entry_id)
     assert device is not None
-    assert device.manufacturer == "FENECON"
+    assert device.name == f"FEMS {HOSTNAME}"
+    assert (device.manufacturer, device.model) == ("FENECON", "FEMS (local REST)")
     assert device.sw_version == "2026.5.0"
+    # "Visit" opens the FEMS web interface on port 80, not the REST API's port 8084.
+    assert device.configuration_url == "http://127.0.0.1"
     entity = entity_registry.async_get(ENTITY + "state_of_charge")
     assert entity is not None
     assert entity.unique_id == f"{HOSTNAME}_state_of_charge"

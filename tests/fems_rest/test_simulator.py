@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from simulators.battery import BatteryModel, FixedProfile
+from simulators.fems import errors
 from simulators.fems_rest import FemsRestSimulator
 
 SUM_POWERS = (
@@ -333,3 +334,34 @@ async def test_sixth_connection_waits_for_a_free_slot(sim: FemsRestSimulator) ->
     for _, idle_writer in idle[1:]:
         idle_writer.close()
     writer.close()
+
+
+@pytest.mark.parametrize("firmware", ["2026.5.0", "2025.3.0"])
+async def test_500_storm_fails_every_request_before_authentication(
+    clock: FakeClock, session: aiohttp.ClientSession, firmware: str
+) -> None:
+    """A restarting or overloaded FEMS: a Jetty 500 page for everyone, any password, until
+    the storm ends; nothing is written meanwhile."""
+    storm_sim = await make_sim(clock, firmware=firmware)
+    try:
+        storm_sim.storm = errors.restarting()
+        for headers in (GUEST, OWNER, basic("wrong")):
+            status, _, body = await get(
+                session, f"{storm_sim.read_url}/rest/channel/_sum/EssSoc", headers
+            )
+            assert status == 500
+            assert b"IllegalStateException" in body
+            assert b"Authentication failed" not in body
+        json_headers = {**GUEST, "Accept": "application/json"}
+        storm_sim.storm = errors.overloaded()
+        _, _, body = await get(
+            session, f"{storm_sim.read_url}/rest/channel/_sum/EssSoc", json_headers
+        )
+        assert "RejectedExecutionException" in json.loads(body)["message"]
+        assert (await post(session, storm_sim.write_url + EQUALS, 1000, OWNER))[0] == 500
+        assert storm_sim.writes.records == []
+        storm_sim.storm = None
+        status, _, _ = await get(session, f"{storm_sim.read_url}/rest/channel/_sum/EssSoc", GUEST)
+        assert status == 200
+    finally:
+        await storm_sim.stop()

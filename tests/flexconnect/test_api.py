@@ -19,6 +19,7 @@ from custom_components.energy_flex.api.flexconnect import (
     StateOfOperation,
 )
 from simulators.flexconnect import FlexConnectSimulator
+from simulators.flexconnect.battery import ProtoJsonStyle
 
 from .conftest import SKI_A, SKI_UNKNOWN, make_simulator
 
@@ -135,6 +136,38 @@ async def test_simulator_rendering_decodes(
     assert control.current is not None
     assert control.current.control_mode is ControlMode.AUTO
     assert control.current.setpoint_power == 0
+
+
+@pytest.mark.parametrize("side", ["current", "desired"])
+async def test_omitted_zero_setpoint_decodes_as_zero_command(
+    client: FlexConnectClient, flexconnect: FlexConnectSimulator, side: str
+) -> None:
+    """A side that leaves `setpointPower` out: shown unknown, compared as 0 (ProtoJSON)."""
+    flexconnect.style = ProtoJsonStyle(unset_zero_setpoint=frozenset({side}))
+    control = await client.async_get_battery_control(SKI_A)
+    assert control.current is not None
+    assert control.desired is not None
+    quiet, spoken = (
+        (control.current, control.desired)
+        if side == "current"
+        else (control.desired, control.current)
+    )
+    assert quiet.setpoint_omitted
+    assert quiet.setpoint_power is None
+    assert quiet.command_setpoint == 0
+    assert spoken.setpoint_power == 0
+    assert not spoken.setpoint_omitted
+    assert control.applied
+    flexconnect.answer_overrides["BatteryControlRequest"] = {
+        "currentControlInstructions": {"controlMode": 3, "setpointPower": None},
+        "desiredControlInstructions": {"controlMode": 3, "setpointPower": "garbage"},
+    }
+    control = await client.async_get_battery_control(SKI_A)
+    assert control.current is not None
+    assert control.current.command_setpoint == 0  # JSON null: not set, so 0
+    assert control.desired is not None
+    assert control.desired.command_setpoint is None  # sent but not a number: unknown
+    assert not control.applied
 
 
 async def test_unknown_enum_values_are_reported_once(

@@ -239,7 +239,7 @@ async def test_options_set_the_power_bounds(
 ) -> None:
     """The options bound the setpoint number; saving reloads the entry."""
     entry = await setup_entry(hass, flexconnect, (SKI_A,))
-    number = entity_id("number", "battery_power_setpoint_discharge_charge")
+    number = entity_id("number", "battery_power_setpoint")
     state = hass.states.get(number)
     assert state is not None
     assert (state.attributes["min"], state.attributes["max"]) == (-5000, 5000)

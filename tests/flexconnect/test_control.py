@@ -37,16 +37,17 @@ from custom_components.energy_flex.vendors.flexconnect.polling import (
     NORMAL_INTERVAL,
 )
 from simulators.flexconnect import FlexConnectSimulator
-from simulators.flexconnect.battery import ControlMode, Instructions
+from simulators.flexconnect.battery import ControlMode, Instructions, ProtoJsonStyle
 
 from .conftest import SKI_A, SKI_B, add_entry, entity_id, setup_entry
 
-NUMBER = entity_id("number", "battery_power_setpoint_discharge_charge")
-REQUESTED = entity_id("sensor", "requested_power_setpoint_discharge_charge")
-APPLIED = entity_id("sensor", "applied_power_setpoint_discharge_charge")
+NUMBER = entity_id("number", "battery_power_setpoint")
+REQUESTED = entity_id("sensor", "requested_power_setpoint")
+APPLIED = entity_id("sensor", "applied_power_setpoint")
 REQUESTED_MODE = entity_id("sensor", "requested_control_mode")
 APPLIED_MODE = entity_id("sensor", "applied_control_mode")
 PENDING = entity_id("binary_sensor", "command_pending")
+NOT_APPLIED = entity_id("binary_sensor", "command_not_applied")
 ACTIVE = entity_id("binary_sensor", "control_active")
 SELECT = entity_id("select", "control_mode")
 RELEASE = entity_id("button", "release_control")
@@ -192,7 +193,7 @@ async def test_polls_fast_only_while_a_command_travels(
     assert flexconnect.calls["BatteryControlRequest"] == settled
 
 
-async def test_late_command_is_reported_then_cleared(
+async def test_late_command_is_shown_on_the_battery_then_cleared(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     flexconnect: FlexConnectSimulator,
@@ -200,32 +201,33 @@ async def test_late_command_is_reported_then_cleared(
     issue_registry: ir.IssueRegistry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """No match after 90 s: a repair issue, normal polling, still pending; then cleared."""
+    """No match after 90 s: the battery's problem sensor, normal polling, still pending.
+
+    Nothing the user could repair, so no repair issue: the device page shows it.
+    """
     flexconnect.command_latency_s = (200, 200)
     coordinator = flexconnect_entry.runtime_data.coordinator
-    issue_id = f"command_not_applied_{flexconnect_entry.entry_id}_{SKI_A}"
     await set_number(hass, 500)
     for _ in range(17):
         await tick(hass, freezer, 5)
-    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    assert state(hass, NOT_APPLIED) == STATE_OFF
     await tick(hass, freezer, 5)
-    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
-    assert issue is not None
-    assert issue.translation_key == "command_not_applied"
-    assert issue.translation_placeholders == {
-        "name": "FlexConnect battery 90D2A30F",
-        "seconds": "90",
-    }
+    assert state(hass, NOT_APPLIED) == STATE_ON
+    assert state(hass, entity_id("binary_sensor", "command_not_applied", SKI_B)) == STATE_OFF
+    problem = hass.states.get(NOT_APPLIED)
+    assert problem is not None
+    assert problem.attributes["device_class"] == "problem"
     assert caplog.text.count("has not applied the command") == 1
     assert coordinator.update_interval == NORMAL_INTERVAL
     assert state(hass, PENDING) == STATE_ON
     assert state(hass, REQUESTED) == "500.0"
     assert state(hass, APPLIED) == "0.0"
+    assert len(issue_registry.issues) == 0
     for _ in range(4):
         await tick(hass, freezer, 30)
     assert state(hass, PENDING) == STATE_OFF
     assert state(hass, APPLIED) == "500.0"
-    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    assert state(hass, NOT_APPLIED) == STATE_OFF
     assert "applied the late command" in caplog.text
 
 
@@ -234,40 +236,37 @@ async def test_new_command_replaces_a_late_one(
     freezer: FrozenDateTimeFactory,
     flexconnect: FlexConnectSimulator,
     flexconnect_entry: MockConfigEntry,
-    issue_registry: ir.IssueRegistry,
 ) -> None:
-    """A newer command drops the report of the late one and polls fast again."""
+    """A newer command clears the late one's problem and polls fast again."""
     flexconnect.command_latency_s = (200, 200)
-    issue_id = f"command_not_applied_{flexconnect_entry.entry_id}_{SKI_A}"
     await set_number(hass, 500)
     for _ in range(19):
         await tick(hass, freezer, 5)
-    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    assert state(hass, NOT_APPLIED) == STATE_ON
     flexconnect.command_latency_s = (10, 10)
     await set_number(hass, 600)
-    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    assert state(hass, NOT_APPLIED) == STATE_OFF
     assert flexconnect_entry.runtime_data.coordinator.update_interval == FAST_INTERVAL
     await tick(hass, freezer, 10)
     assert state(hass, APPLIED) == "600.0"
     assert state(hass, PENDING) == STATE_OFF
 
 
-async def test_late_issue_removed_on_unload(
+async def test_late_command_forgotten_on_reload(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     flexconnect: FlexConnectSimulator,
     flexconnect_entry: MockConfigEntry,
-    issue_registry: ir.IssueRegistry,
 ) -> None:
-    """An entry that goes away takes its late-command reports with it."""
+    """A reloaded entry starts without the old entry's late commands."""
     flexconnect.command_latency_s = (500, 500)
     await set_number(hass, 500)
     for _ in range(19):
         await tick(hass, freezer, 5)
-    issue_id = f"command_not_applied_{flexconnect_entry.entry_id}_{SKI_A}"
-    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
-    await hass.config_entries.async_unload(flexconnect_entry.entry_id)
-    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    assert state(hass, NOT_APPLIED) == STATE_ON
+    assert await hass.config_entries.async_reload(flexconnect_entry.entry_id)
+    await hass.async_block_till_done()
+    assert state(hass, NOT_APPLIED) == STATE_OFF
 
 
 async def test_command_to_an_offline_battery_times_out(
@@ -275,16 +274,21 @@ async def test_command_to_an_offline_battery_times_out(
     freezer: FrozenDateTimeFactory,
     flexconnect: FlexConnectSimulator,
     flexconnect_entry: MockConfigEntry,
-    issue_registry: ir.IssueRegistry,
 ) -> None:
-    """The battery drops off after accepting a command: it is still reported late."""
+    """The battery drops off after accepting a command: late, and shown once it is back."""
+    flexconnect.command_latency_s = (500, 500)
     await set_number(hass, 500)
     flexconnect.battery(SKI_A).online = False
     for _ in range(18):
         await tick(hass, freezer, 5)
-    issue_id = f"command_not_applied_{flexconnect_entry.entry_id}_{SKI_A}"
-    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
     assert state(hass, PENDING) == STATE_UNAVAILABLE
+    assert state(hass, NOT_APPLIED) == STATE_UNAVAILABLE
+    assert flexconnect_entry.runtime_data.coordinator.data.get(SKI_A) is None
+    flexconnect.battery(SKI_A).online = True
+    await tick(hass, freezer, 30)
+    # The battery answers again; our command (still not applied) is shown as late.
+    assert state(hass, PENDING) == STATE_ON
+    assert state(hass, NOT_APPLIED) == STATE_ON
 
 
 async def test_release_returns_to_the_mode_found_before(
@@ -510,9 +514,7 @@ async def test_offline_battery_refuses_commands(
     with pytest.raises(ServiceValidationError) as err:
         await controller.async_set(SetpointKind.BATTERY_POWER, 100)
     assert err.value.translation_key == "battery_unavailable"
-    await set_number(
-        hass, 100, entity_id("number", "battery_power_setpoint_discharge_charge", SKI_B)
-    )
+    await set_number(hass, 100, entity_id("number", "battery_power_setpoint", SKI_B))
     assert sent(flexconnect, SKI_B) == [(ControlMode.POWER, -100)]
     assert sent(flexconnect) == []
 
@@ -566,7 +568,7 @@ async def test_command_to_a_battery_missing_from_the_last_poll(
     hass: HomeAssistant, flexconnect: FlexConnectSimulator, flexconnect_entry: MockConfigEntry
 ) -> None:
     """A battery that dropped out of the last poll still gets its release tracked."""
-    number_b = entity_id("number", "battery_power_setpoint_discharge_charge", SKI_B)
+    number_b = entity_id("number", "battery_power_setpoint", SKI_B)
     await set_number(hass, 300, number_b)
     coordinator = flexconnect_entry.runtime_data.coordinator
     coordinator.data = {SKI_A: coordinator.data[SKI_A]}
@@ -576,3 +578,68 @@ async def test_command_to_a_battery_missing_from_the_last_poll(
     await controller.async_release()
     assert sent(flexconnect, SKI_B) == [(ControlMode.POWER, -300), (ControlMode.AUTO, 0)]
     assert state(hass, entity_id("binary_sensor", "command_pending", SKI_B)) == STATE_ON
+
+
+@pytest.mark.parametrize("side", ["current", "desired"])
+async def test_omitted_zero_setpoint_leaves_no_command_pending(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    flexconnect: FlexConnectSimulator,
+    issue_registry: ir.IssueRegistry,
+    side: str,
+) -> None:
+    """ProtoJSON leaves a zero setpoint out: AUTO without `setpointPower` on one side and
+    AUTO with `{}` on the other are the same command. Nothing is pending at start, the
+    release to AUTO settles, and no "not applied" repair follows."""
+    flexconnect.style = ProtoJsonStyle(unset_zero_setpoint=frozenset({side}))
+    entry = await setup_entry(hass, flexconnect)
+    issue_id = f"command_not_applied_{entry.entry_id}_{SKI_A}"
+    assert state(hass, PENDING) == STATE_OFF
+    await set_number(hass, 1000)
+    assert sent(flexconnect) == [(ControlMode.POWER, -1000)]  # FlexConnect: − discharges
+    await tick(hass, freezer, 30)
+    assert state(hass, PENDING) == STATE_OFF
+    assert flexconnect.battery(SKI_A).model.battery_power_w == 1000  # discharging
+    await release(hass)
+    assert sent(flexconnect)[-1] == (ControlMode.AUTO, 0)
+    assert state(hass, PENDING) == STATE_ON  # until the battery applies it
+    await tick(hass, freezer, 30)
+    assert state(hass, APPLIED_MODE) == "auto"
+    assert state(hass, PENDING) == STATE_OFF
+    for _ in range(24):  # well past the 90 s after which a command counts as late
+        await tick(hass, freezer, 5)
+    assert state(hass, PENDING) == STATE_OFF
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    assert entry.runtime_data.coordinator.update_interval == NORMAL_INTERVAL
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_failed_release_goes_out_once_the_battery_answers(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    flexconnect: FlexConnectSimulator,
+    flexconnect_entry: MockConfigEntry,
+) -> None:
+    """A release that does not reach an offline battery waits for that battery (not the
+    other one) to answer a poll; then the hand-back to AUTO goes out, never the old
+    discharge setpoint."""
+    await set_number(hass, 1000)
+    await tick(hass, freezer, 30)
+    assert flexconnect.battery(SKI_A).model.battery_power_w == 1000
+    flexconnect.battery(SKI_A).online = False
+    with pytest.raises(HomeAssistantError) as err:
+        await release(hass)
+    assert err.value.translation_key == "cannot_connect"
+    assert state(hass, ACTIVE) == STATE_ON
+    tried = flexconnect.calls["BatteryControlModifyRequest"]
+    await tick(hass, freezer, 30)  # battery B answers the poll, A does not
+    assert flexconnect.calls["BatteryControlModifyRequest"] == tried  # not even tried
+    assert sent(flexconnect) == [(ControlMode.POWER, -1000)]
+    assert state(hass, ACTIVE) == STATE_ON
+    flexconnect.battery(SKI_A).online = True
+    await tick(hass, freezer, 30)
+    assert sent(flexconnect) == [(ControlMode.POWER, -1000), (ControlMode.AUTO, 0)]
+    assert state(hass, ACTIVE) == STATE_OFF
+    await tick(hass, freezer, 30)
+    assert state(hass, APPLIED_MODE) == "auto"
+    assert flexconnect.battery(SKI_A).model.setpoint_w is None

@@ -8,9 +8,16 @@ from typing import Any
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.const import (
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+    EntityCategory,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -51,13 +58,13 @@ async def test_values_follow_the_battery(
     assert state(hass, "sensor", "control_state") == "auto_controlled"
     assert state(hass, "sensor", "applied_control_mode") == "auto"
     assert state(hass, "sensor", "requested_control_mode") == "auto"
-    assert state(hass, "sensor", "applied_power_setpoint_discharge_charge") == "0.0"
-    assert state(hass, "sensor", "requested_power_setpoint_discharge_charge") == "0.0"
+    assert state(hass, "sensor", "applied_power_setpoint") == "0.0"
+    assert state(hass, "sensor", "requested_power_setpoint") == "0.0"
     assert state(hass, "binary_sensor", "battery_problem") == STATE_OFF
     assert state(hass, "binary_sensor", "command_pending") == STATE_OFF
     assert state(hass, "binary_sensor", "control_active") == STATE_OFF
     assert state(hass, "select", "control_mode") == "auto"
-    assert state(hass, "number", "battery_power_setpoint_discharge_charge") == STATE_UNKNOWN
+    assert state(hass, "number", "battery_power_setpoint") == STATE_UNKNOWN
     flexconnect.battery(SKI_B).model.soc = 80
     await refresh(flexconnect_entry)
     assert float(state(hass, "sensor", "state_of_charge", SKI_B)) == pytest.approx(80, abs=0.1)
@@ -67,7 +74,7 @@ async def test_values_follow_the_battery(
 async def test_each_battery_is_a_device(
     hass: HomeAssistant, flexconnect_entry: MockConfigEntry, device_registry: dr.DeviceRegistry
 ) -> None:
-    """Identified by SKI, named by its start, linked to the client's page."""
+    """Identified by SKI, named by its start; no "Visit" link (no web interface)."""
     for ski in (SKI_A, SKI_B):
         device = device_registry.async_get_device_by_identifier(
             (DOMAIN, ski), flexconnect_entry.entry_id
@@ -76,8 +83,8 @@ async def test_each_battery_is_a_device(
         assert device.name == f"FlexConnect battery {ski[:8]}"
         assert device.serial_number == ski
         assert device.manufacturer == "FlexHome.Energy"
-        assert device.configuration_url is not None
-        assert device.configuration_url.endswith("/ui")
+        assert device.model == "Battery (FlexConnect)"
+        assert device.configuration_url is None
 
 
 async def test_unknown_enum_values_show_unknown(
@@ -135,7 +142,7 @@ async def test_one_battery_offline(
         await refresh(flexconnect_entry)
     assert state(hass, "sensor", "state_of_charge") == STATE_UNAVAILABLE
     assert state(hass, "select", "control_mode") == STATE_UNAVAILABLE
-    assert state(hass, "number", "battery_power_setpoint_discharge_charge") == STATE_UNAVAILABLE
+    assert state(hass, "number", "battery_power_setpoint") == STATE_UNAVAILABLE
     # Our own state stays known.
     assert state(hass, "binary_sensor", "control_active") == STATE_OFF
     assert state(hass, "sensor", "state_of_charge", SKI_B) != STATE_UNAVAILABLE
@@ -217,7 +224,7 @@ async def test_diagnostics_name_no_battery_or_address(
     await hass.services.async_call(
         "number",
         "set_value",
-        {"entity_id": entity_id("number", "battery_power_setpoint_discharge_charge"), "value": 10},
+        {"entity_id": entity_id("number", "battery_power_setpoint"), "value": 10},
         blocking=True,
     )
     diagnostics: dict[str, Any] = await get_diagnostics_for_config_entry(
@@ -274,3 +281,28 @@ async def test_live_batteries_cannot_be_removed(
         )
         response = await client.receive_json()
         assert response["success"] is expected
+
+
+async def test_diagnostic_entities_have_their_category(
+    hass: HomeAssistant, flexconnect_entry: MockConfigEntry, entity_registry: er.EntityRegistry
+) -> None:
+    """What explains control is diagnostic; what the battery does is not."""
+    expected = {
+        ("sensor", "control_state"): EntityCategory.DIAGNOSTIC,
+        ("sensor", "current_control_mode"): EntityCategory.DIAGNOSTIC,
+        ("sensor", "desired_control_mode"): EntityCategory.DIAGNOSTIC,
+        ("sensor", "current_power_setpoint"): EntityCategory.DIAGNOSTIC,
+        ("sensor", "desired_power_setpoint"): EntityCategory.DIAGNOSTIC,
+        ("binary_sensor", "command_pending"): EntityCategory.DIAGNOSTIC,
+        ("binary_sensor", "command_not_applied"): EntityCategory.DIAGNOSTIC,
+        ("binary_sensor", "control_active"): EntityCategory.DIAGNOSTIC,
+        ("sensor", "state_of_charge"): None,
+        ("sensor", "state_of_operation"): None,
+        ("number", "battery_power_setpoint"): None,
+    }
+    for (platform, key), category in expected.items():
+        found = entity_registry.async_get_entity_id(platform, DOMAIN, f"{SKI_A}_{key}")
+        assert found is not None, key
+        entry = entity_registry.async_get(found)
+        assert entry is not None
+        assert entry.entity_category == category, key

@@ -208,6 +208,11 @@ def instructions(
     return ControlInstructions(control_mode=mode, setpoint_power=setpoint, timestamp_ms=timestamp)
 
 
+def omitted(mode: ControlMode, timestamp: int) -> ControlInstructions:
+    """Instructions whose answer left `setpointPower` out (ProtoJSON: a zero)."""
+    return ControlInstructions(control_mode=mode, timestamp_ms=timestamp, setpoint_omitted=True)
+
+
 @pytest.mark.parametrize(
     ("current", "desired", "applied"),
     [
@@ -235,6 +240,14 @@ def instructions(
         ),
         (None, instructions(ControlMode.POWER, 900, 10), False),
         (instructions(ControlMode.POWER, 900, 1), None, True),
+        # ProtoJSON omits a zero setpoint: omitted on either side equals 0, not unknown.
+        (omitted(ControlMode.AUTO, 20), instructions(ControlMode.AUTO, 0, 10), True),
+        (instructions(ControlMode.AUTO, 0, 20), omitted(ControlMode.AUTO, 10), True),
+        (omitted(ControlMode.AUTO, 20), omitted(ControlMode.AUTO, 10), True),
+        (omitted(ControlMode.POWER, 20), instructions(ControlMode.POWER, -900, 10), False),
+        (instructions(ControlMode.POWER, 900, 20), omitted(ControlMode.POWER, 10), False),
+        # Sent but not a number: unknown, never taken for 0.
+        (instructions(ControlMode.AUTO, None, 20), instructions(ControlMode.AUTO, 0, 10), False),
     ],
 )
 def test_applied(

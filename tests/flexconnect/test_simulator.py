@@ -185,6 +185,21 @@ async def test_rendering_style_switches(
     assert isinstance(current["timestamp"], int)
 
 
+async def test_unset_zero_setpoint_is_omitted(
+    http: aiohttp.ClientSession, simulator: FlexConnectSimulator
+) -> None:
+    """A cloud that leaves a zero setpoint unset omits the key on that side only."""
+    simulator.style = ProtoJsonStyle(unset_zero_setpoint=frozenset({"desired"}))
+    _, answer = await post(http, simulator, "BatteryControlRequest", body())
+    assert "setpointPower" not in answer["desiredControlInstructions"]
+    assert answer["currentControlInstructions"]["setpointPower"] == {}
+    assert answer["desiredControlInstructions"]["controlMode"] == 3
+    modify = body(controlMode=1, setpointPower={"number": -500, "scale": 0})
+    await post(http, simulator, "BatteryControlModifyRequest", modify)
+    _, answer = await post(http, simulator, "BatteryControlRequest", body())
+    assert answer["desiredControlInstructions"]["setpointPower"] == {"number": "-500"}
+
+
 async def test_command_latency(
     http: aiohttp.ClientSession, simulator: FlexConnectSimulator, clock: FakeClock
 ) -> None:

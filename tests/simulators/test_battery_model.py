@@ -39,6 +39,39 @@ def test_charging_stops_at_full_and_counters_match() -> None:
     assert battery.allowed_discharge_w == 5000
 
 
+@pytest.mark.parametrize(("setpoint", "soc"), [(-4000, 90.0), (4000, 10.0)])
+def test_one_long_step_that_ends_short_of_a_bound_does_not_jump_to_it(
+    setpoint: float, soc: float
+) -> None:
+    """An hour at 4 kW moves 40 % of 10 kWh: 50 % becomes 90 % (10 %), not full (empty)."""
+    clock = FakeClock()
+    battery = model(clock, pv=0, load=0)
+    battery.setpoint_w = setpoint
+    clock.now += 3600
+    battery.step()
+    assert battery.soc == pytest.approx(soc)
+
+
+@pytest.mark.parametrize(("setpoint", "soc"), [(-4000, 86.0), (4000, 50 - 4000 / 0.9 / 100)])
+def test_losses_make_the_state_of_charge_lag(setpoint: float, soc: float) -> None:
+    """At 90 % efficiency an hour at 4 kW stores 3.6 kWh, or draws 4.44 kWh from the cells."""
+    clock = FakeClock()
+    battery = BatteryModel(profile=FixedProfile(pv=0, load=0), soc=50, clock=clock, efficiency=0.9)
+    battery.setpoint_w = setpoint
+    charged, discharged = battery.charged_wh, battery.discharged_wh
+    clock.now += 3600
+    battery.step()
+    assert battery.soc == pytest.approx(soc)
+    # The counters are what flowed at AC: 4 kWh either way.
+    moved = battery.charged_wh - charged + battery.discharged_wh - discharged
+    assert moved == pytest.approx(4000)
+
+
+def test_efficiency_outside_its_range_is_refused() -> None:
+    with pytest.raises(ValueError, match="efficiency"):
+        BatteryModel(efficiency=0)
+
+
 def test_discharge_stops_at_empty() -> None:
     clock = FakeClock()
     battery = model(clock, pv=0, load=2000, soc=10)

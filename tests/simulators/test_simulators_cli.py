@@ -25,6 +25,8 @@ async def test_cli_starts_prints_and_stops_cleanly() -> None:
         "0",
         "--flexconnect-port",
         "0",
+        "--powerflex-port",
+        "0",
         "--fems-cloud-port",
         "0",
         cwd=REPO,
@@ -81,12 +83,13 @@ async def test_help_names_every_connection_and_default() -> None:
     )
     stdout, _ = await asyncio.wait_for(proc.communicate(), timeout=20)
     text = " ".join(stdout.decode().split())  # help wraps lines at the terminal width
-    assert "one of fems_rest, fems_modbus, flexconnect, sonnen, fems_cloud" in text
+    assert "one of fems_rest, fems_modbus, flexconnect, sonnen, powerflex, fems_cloud" in text
     for default in (
         "(default: 8084)",
         "(default: 5502)",
         "(default: 8090)",
         "(default: 8088)",
+        "default: 8095)",  # powerflex: "(... plain http ...; default: 8095)"
         "(default: 8094)",
     ):
         assert default in text

@@ -449,20 +449,115 @@ async def test_vpp_priority(
     assert sonnen.device.operating_mode == 2
 
 
-async def test_release_failure_keeps_control_shown(
-    hass: HomeAssistant, sonnen: SonnenSimulator, sonnen_entry_loaded: MockConfigEntry
+async def test_failed_release_is_finished_when_the_unit_answers(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sonnen: SonnenSimulator,
+    sonnen_entry_loaded: MockConfigEntry,
+    hass_storage: dict[str, Any],
 ) -> None:
-    """A release that does not reach the unit is an error and control stays active."""
-    await set_number(hass, 1000)
+    """Charging 2000 W; the release does not reach the unit: an error, control still shown,
+    and once the unit answers a poll the release goes out, never the charge again."""
+    await set_number(hass, -2000)
+    assert sonnen.battery.setpoint_w == -2000
+    sonnen.writes.clear()
     sonnen.faults.drop_connection = True
     with pytest.raises(HomeAssistantError) as err:
         await release(hass)
     assert err.value.translation_key == "cannot_connect"
-    sonnen.faults.reset()
-    await sonnen_entry_loaded.runtime_data.coordinator.async_refresh()
     assert active(hass) == STATE_ON
+    control = hass_storage[f"{DOMAIN}.control.{sonnen_entry_loaded.entry_id}"]["data"]
+    assert control["battery_power"]["releasing"] is True
+    await tick(hass, freezer, 10)  # the unit is still down: nothing reaches it
+    assert setpoints(sonnen) == []
+    sonnen.faults.reset()
+    await tick(hass, freezer, 10)  # the first poll it answers finishes the release
+    assert setpoints(sonnen) == [
+        ("setpoint/discharge", 0),
+        ("setpoint/charge", 0),
+        ("EM_OperatingMode", 2),
+    ]
+    assert sonnen.battery.setpoint_w is None
+    assert active(hass) == STATE_OFF
+    assert hass_storage[mode_key(sonnen_entry_loaded)]["data"] == {"found_mode": None}
+    await tick(hass, freezer, 60)
+    assert len(setpoints(sonnen)) == 3  # done: nothing more is sent
+
+
+async def test_takeover_while_the_unit_is_down_records_nothing(
+    hass: HomeAssistant,
+    sonnen: SonnenSimulator,
+    sonnen_entry_loaded: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """The switch to manual does not reach the unit: the command fails and no mode is
+    recorded, so neither a reload nor a shutdown "restores" mode 2 over what the owner
+    chose since. The next takeover records the owner's mode and charges."""
+    sonnen.faults.drop_connection = True
+    with pytest.raises(HomeAssistantError) as err:
+        await set_number(hass, -2000)
+    assert err.value.translation_key == "cannot_connect"
+    assert active(hass) == STATE_OFF
+    assert hass_storage.get(mode_key(sonnen_entry_loaded), {}).get("data") in (
+        None,
+        {"found_mode": None},
+    )
+    sonnen.faults.reset()
+    sonnen.device.operating_mode = 10  # the owner picks time-of-use in the sonnen app
+    await hass.config_entries.async_reload(sonnen_entry_loaded.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert setpoints(sonnen) == []
+    assert sonnen.device.operating_mode == 10
+    await set_number(hass, -2000)
+    assert setpoints(sonnen) == [MODE_1, ("setpoint/discharge", 0), ("setpoint/charge", 2000)]
+    assert sonnen.battery.setpoint_w == -2000
+    assert hass_storage[mode_key(sonnen_entry_loaded)]["data"] == {"found_mode": 10}
     await release(hass)
-    assert sonnen.device.operating_mode == 2
+    assert sonnen.device.operating_mode == 10
+
+
+async def test_unit_down_right_after_the_mode_switch(
+    hass: HomeAssistant,
+    sonnen: SonnenSimulator,
+    sonnen_entry_loaded: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Manual mode taken, then the unit goes down before the setpoints: Energy Flex did
+    change the mode, so that (and only that) is given back once the unit answers."""
+    sonnen.answers_before_down = 1  # the switch to manual, then nothing
+    with pytest.raises(HomeAssistantError):
+        await set_number(hass, 1500)
+    assert sonnen.device.operating_mode == 1
+    assert sonnen.battery.setpoint_w == 0  # manual, nothing commanded: idle
+    assert hass_storage[mode_key(sonnen_entry_loaded)]["data"] == {"found_mode": 2}
+    sonnen.answers_before_down = None
+    await hass.config_entries.async_reload(sonnen_entry_loaded.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert setpoints(sonnen) == [
+        MODE_1,
+        ("setpoint/discharge", 0),
+        ("setpoint/charge", 0),
+        ("EM_OperatingMode", 2),
+    ]
+    assert ("setpoint/discharge", 1500) not in setpoints(sonnen)
+
+
+async def test_release_off_grid_with_nothing_held_sends_nothing(
+    hass: HomeAssistant, sonnen: SonnenSimulator, sonnen_entry_loaded: MockConfigEntry
+) -> None:
+    """No setpoints off grid (notes §5.5): with nothing taken over there is nothing to
+    hand back, so the release button sends nothing at all."""
+    sonnen.overrides["SystemStatus"] = "OffGrid"
+    await sonnen_entry_loaded.runtime_data.coordinator.async_refresh()
+    await release(hass)
+    assert setpoints(sonnen) == []
+    assert active(hass) == STATE_OFF
+    sonnen.overrides.clear()
+    await sonnen_entry_loaded.runtime_data.coordinator.async_refresh()
+    await release(hass)  # on grid again: the release recovers leftovers as before
+    assert setpoints(sonnen) == [("setpoint/discharge", 0), ("setpoint/charge", 0)]
 
 
 async def test_mode_restore_refused_is_an_error(

@@ -34,5 +34,10 @@ async def test_diagnostics(
         "inverter_max_power": 4600,
         "option_max_power": None,
         "found_mode": None,
+        "energy_integrator": {
+            "rated_power_w": 4600,
+            "rejected_samples": 0,
+            "last_rejected": None,
+        },
     }
     assert diagnostics["control"]["0"]["active"] is False

@@ -14,6 +14,7 @@ from homeassistant.const import (
     STATE_ON,
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
+    EntityCategory,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
@@ -63,18 +64,29 @@ async def test_values_on_every_profile(hass: HomeAssistant, clock: FakeClock, pr
             assert float(value("stored_energy")) == 5.0  # kWh
             assert value("operating_mode") == "automatic"
             assert value("grid_mode") == "on_grid"
-        else:
-            assert value("stored_energy") == STATE_UNKNOWN
+            assert value("discharge_not_allowed", "binary_sensor") == STATE_OFF
         if profile == "us":
             assert value("operating_mode") == "self_consumption"
             assert float(value("backup_buffer")) == 5
-        if profile == "tn007":
-            assert value("operating_mode") == STATE_UNKNOWN
-            assert value("grid_mode") == STATE_UNKNOWN
-            assert value("backup_buffer") == STATE_UNKNOWN
-        # The US ecoLinx and TN007 do not send `dischargeNotAllowed`.
-        expected = STATE_OFF if profile.startswith("eu") else STATE_UNKNOWN
-        assert value("discharge_not_allowed", "binary_sensor") == expected
+        # Keys a firmware does not send at all get no entity (not one unknown forever):
+        # neither remaining-capacity key nor `dischargeNotAllowed` on the US ecoLinx and in
+        # TN007, and TN007's ten keys have no mode, grid state or backup buffer.
+        absent = {
+            "eu_current": set(),  # `Apparent_output` is null there: sent, so it has one
+            "eu_old": set(),
+            "us": {"stored_energy", "consumption_average_power", "apparent_power"},
+            "tn007": {"stored_energy", "consumption_average_power", "apparent_power",
+                      "operating_mode", "grid_mode", "backup_buffer"},
+        }[profile]  # fmt: skip
+        registry = er.async_get(hass)
+        for key in ("stored_energy", "consumption_average_power", "apparent_power",
+                    "operating_mode", "grid_mode", "backup_buffer"):  # fmt: skip
+            found = registry.async_get_entity_id("sensor", DOMAIN, f"{identity}_{key}")
+            assert (found is None) == (key in absent), key
+        flag = registry.async_get_entity_id(
+            "binary_sensor", DOMAIN, f"{identity}_discharge_not_allowed"
+        )
+        assert (flag is None) == (profile in ("us", "tn007"))
         for entry in hass.config_entries.async_entries(DOMAIN):
             await hass.config_entries.async_unload(entry.entry_id)
 
@@ -269,7 +281,28 @@ async def test_device_identity(
         (DOMAIN, SERIAL), sonnen_entry_loaded.entry_id
     )
     assert device is not None
-    assert (device.manufacturer, device.model) == ("sonnen", "sonnenBatterie")
+    assert device.name == f"sonnenBatterie {SERIAL}"
+    assert (device.manufacturer, device.model) == ("sonnen", "sonnenBatterie (local API v1)")
     assert device.serial_number == SERIAL
     assert device.sw_version == "1.14.5"
+    # The sonnen dashboard on port 80, not the JSON API on the configured port.
     assert device.configuration_url == "http://127.0.0.1"
+    assert str(sonnen_entry_loaded.data["port"]) not in device.configuration_url
+
+
+async def test_diagnostic_entities_have_their_category(
+    hass: HomeAssistant, sonnen_entry_loaded: MockConfigEntry, entity_registry: er.EntityRegistry
+) -> None:
+    """Frequency, voltages, backup reserve and control_active are diagnostics."""
+    for platform, key, category in (
+        ("sensor", "ac_frequency", EntityCategory.DIAGNOSTIC),
+        ("sensor", "ac_voltage", EntityCategory.DIAGNOSTIC),
+        ("sensor", "battery_voltage", EntityCategory.DIAGNOSTIC),
+        ("sensor", "backup_buffer", EntityCategory.DIAGNOSTIC),
+        ("binary_sensor", "control_active", EntityCategory.DIAGNOSTIC),
+        ("sensor", "state_of_charge", None),
+        ("sensor", "grid_power", None),
+    ):
+        entry = entity_registry.async_get(entity_id(hass, platform, key))
+        assert entry is not None
+        assert entry.entity_category == category, key

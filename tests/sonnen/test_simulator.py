@@ -107,6 +107,22 @@ async def test_off_grid_setpoints_are_not_applied(
     assert sonnen.writes.records[-1].applied is False
 
 
+async def test_unit_goes_down_after_some_answers(
+    http: aiohttp.ClientSession, sonnen: SonnenSimulator
+) -> None:
+    """A unit that goes down mid-sequence: the mode switch answers, the setpoint does not."""
+    sonnen.answers_before_down = 1
+    status, _, _ = await call(http, sonnen, "GET", "/api/setting?EM_OperatingMode=1")
+    assert status == 200
+    with pytest.raises(aiohttp.ClientError):
+        await call(http, sonnen, "PUT", "/api/v1/setpoint/charge/1000")
+    assert sonnen.device.operating_mode == 1
+    assert sonnen.device.charge_w == 0  # never reached the unit
+    sonnen.answers_before_down = None
+    assert (await call(http, sonnen, "PUT", "/api/v1/setpoint/charge/1000"))[0] == 200
+    assert sonnen.device.charge_w == 1000
+
+
 async def test_api_disabled_is_an_html_404_everywhere(
     http: aiohttp.ClientSession, sonnen: SonnenSimulator
 ) -> None:

@@ -51,7 +51,7 @@ STATE_BY_VALUE = {0: FemsState.OK, 1: FemsState.INFO, 2: FemsState.WARNING, 3: F
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FemsSnapshot:
-    """One poll of a FEMS; `None` means the device left the value undefined.
+    """One poll of a FEMS; `None` means the value is undefined now, or the device lacks it.
 
     Signs are OpenEMS's, which are Home Assistant's: ESS power + discharge / − charge,
     grid power + import / − export.
@@ -75,6 +75,16 @@ class FemsSnapshot:
     consumed_energy: float | None = None
     allowed_charge_power: float | None = None
     allowed_discharge_power: float | None = None
+    # The fields this device has at all (its channel or register exists), defined now or
+    # not; `None` when the transport cannot tell, and then every field counts as present.
+    present: frozenset[str] | None = None
+
+    def has(self, *fields: str) -> bool:
+        """Whether the device has every one of `fields` (values may still be undefined)."""
+        return self.present is None or self.present.issuperset(fields)
+
+    # What the ESS says it can do (VA); bounds the powers shown.
+    max_apparent_power: float | None = None
 
 
 def as_text(raw: object) -> str | None:
@@ -82,6 +92,31 @@ def as_text(raw: object) -> str | None:
     if isinstance(raw, str) and (text := raw.strip().strip("\x00")):
         return text
     return None
+
+
+# Where each snapshot field comes from: a field whose channel is not in the answer is one
+# this FEMS does not have (the regex matches existing channels only, null or not).
+_ADDRESS_BY_FIELD: Final = {
+    "version": "_meta/Version",
+    "hostname": "_host/Hostname",
+    "state": "_sum/State",
+    "soc": "_sum/EssSoc",
+    "battery_power": "_sum/EssDischargePower",
+    "capacity": "_sum/EssCapacity",
+    "grid_power": "_sum/GridActivePower",
+    "grid_mode": "_sum/GridMode",
+    "production_power": "_sum/ProductionActivePower",
+    "consumption_power": "_sum/ConsumptionActivePower",
+    "battery_charged_energy": "_sum/EssDcChargeEnergy",
+    "battery_discharged_energy": "_sum/EssDcDischargeEnergy",
+    "grid_imported_energy": "_sum/GridBuyActiveEnergy",
+    "grid_exported_energy": "_sum/GridSellActiveEnergy",
+    "produced_energy": "_sum/ProductionActiveEnergy",
+    "consumed_energy": "_sum/ConsumptionActiveEnergy",
+    "allowed_charge_power": f"{ESS_ID}/AllowedChargePower",
+    "allowed_discharge_power": f"{ESS_ID}/AllowedDischargePower",
+    "max_apparent_power": "_sum/EssMaxApparentPower",
+}
 
 
 def snapshot_from_channels(channels: Mapping[str, object]) -> FemsSnapshot:
@@ -113,4 +148,8 @@ def snapshot_from_channels(channels: Mapping[str, object]) -> FemsSnapshot:
         consumed_energy=number("_sum/ConsumptionActiveEnergy"),
         allowed_charge_power=number(f"{ESS_ID}/AllowedChargePower"),
         allowed_discharge_power=number(f"{ESS_ID}/AllowedDischargePower"),
+        present=frozenset(
+            field for field, address in _ADDRESS_BY_FIELD.items() if address in channels
+        ),
+        max_apparent_power=number("_sum/EssMaxApparentPower"),
     )

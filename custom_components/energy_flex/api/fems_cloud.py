@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import math
 import time
@@ -47,7 +46,7 @@ from .errors import (
 )
 from .fems import ESS_ID, FemsSnapshot, as_text, snapshot_from_channels
 from .http import async_request
-from .values import as_number
+from .values import as_number, parse_json
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -78,6 +77,7 @@ POLL_CHANNELS: Final = (
     "_host/Hostname",
     f"{ESS_ID}/AllowedChargePower",
     f"{ESS_ID}/AllowedDischargePower",
+    "_sum/EssMaxApparentPower",
 )
 
 # The backend's dummy id for errors raised before the request was read (notes §3.15).
@@ -740,13 +740,10 @@ def _auth_failed() -> EnergyFlexApiError:
 # --- parsing --------------------------------------------------------------------------
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(name)
-
-
 def _parse_json(body: bytes) -> Any:
+    # NaN and Infinity spoil one channel value (rejected per value), not the whole answer.
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        return parse_json(body)
     except ValueError, UnicodeDecodeError:
         # The body may echo request data; keep it out of the exception chain.
         raise ApiResponseError("answer is not JSON") from None

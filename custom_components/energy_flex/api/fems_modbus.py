@@ -77,8 +77,20 @@ _SUM_RECORDS: Final = (
     ("battery_discharged_energy", 85, ModbusType.FLOAT64),  # EssDcDischargeEnergy
     ("battery_power", 113, ModbusType.FLOAT32),  # EssDischargePower, + discharge
     ("grid_mode", 115, ModbusType.ENUM16),
-    ("capacity", 118, ModbusType.FLOAT32),  # EssCapacity
 )
+# Changes only with the installation, which a FEMS does not change without a restart:
+# read at the first poll on each connection (every restart means a new one), and again
+# while undefined, not on every poll.
+_STATIC_SUM_RECORDS: Final = (("capacity", 118, ModbusType.FLOAT32),)  # EssCapacity
+# Sum records later releases added (notes §2.6). On older firmware they lie inside the
+# nature but are unmapped (0xFFFF): this FEMS does not have them, though it answers.
+_SUM_SINCE: Final[Mapping[str, tuple[int, int, int]]] = {
+    "battery_charged_energy": (2021, 11, 0),
+    "battery_discharged_energy": (2021, 11, 0),
+    "battery_power": (2021, 11, 0),
+    "grid_mode": (2022, 4, 0),
+    "capacity": (2024, 11, 0),
+}
 _MANAGED_ESS_RECORDS: Final = (
     ("allowed_charge_power", 0, ModbusType.FLOAT32),  # minimum power set-point (≤ 0)
     ("allowed_discharge_power", 2, ModbusType.FLOAT32),  # maximum power set-point
@@ -90,13 +102,20 @@ class FemsModbusTable:
     """A discovered table: its layout, the reads one poll makes and the setpoint base."""
 
     layout: TableLayout
+    # A poll's reads: the live values and the guards, skipping gaps wherever that adds
+    # no read.
     reads: tuple[ReadRange, ...]
-    # Header words each poll re-reads (value name → expected hash): if one changes, the
+    # The first poll's reads on a connection: also the static values.
+    full_reads: tuple[ReadRange, ...]
+    # The header word each poll re-reads (value name → expected hash): if it changes, the
     # device was reconfigured and the addresses must be discovered again.
     guards: Mapping[str, int]
+    static_names: tuple[str, ...]
     # The controlled ESS and where its ManagedSymmetricEss records begin, if exposed.
     ess: ComponentBlock | None
     setpoint_base: int | None
+    # The snapshot fields this table has a register for (the rest this FEMS lacks).
+    present: frozenset[str] = frozenset()
 
     @property
     def meta(self) -> FemsModbusMeta:
@@ -121,21 +140,38 @@ def build_table(layout: TableLayout, max_registers: int = MAX_READ_REGISTERS) ->
     ess = layout.managed_ess()
     managed = ess.nature(HASH_MANAGED_SYMMETRIC_ESS) if ess else None
     values.extend(_values(managed, _MANAGED_ESS_RECORDS))
-    # The nature hashes sit just before their records, so checking them costs at most a
-    # few registers inside reads that happen anyway.
-    guards: dict[str, int] = {}
-    for nature in (sum_nature, managed):
-        if nature is not None:
-            guard = RegisterValue(f"guard_{nature.start}", nature.start, ModbusType.UINT16)
-            guards[guard.name] = nature.hash
-            values.append(guard)
+    static = _values(sum_nature, _STATIC_SUM_RECORDS)
+    # A nature's hash sits just before its records, so checking it costs a few registers
+    # inside a read that happens anyway. One suffices: the last nature read starts where
+    # every block before it ends, so a reconfiguration that moves or resizes anything it
+    # reads moves that hash too (a reset table reads 0xFFFF there).
+    last = managed if managed is not None else sum_nature
+    guard = RegisterValue(f"guard_{last.start}", last.start, ModbusType.UINT16)
+    guards = {guard.name: last.hash}
+    values.append(guard)
     return FemsModbusTable(
         layout=layout,
         reads=plan_reads(values, max_registers),
+        full_reads=plan_reads([*values, *static], max_registers),
         guards=guards,
+        static_names=tuple(value.name for value in static),
         ess=ess,
         setpoint_base=managed.records_start if managed else None,
+        present=_present(layout.meta, {value.name for value in (*values, *static)} - set(guards)),
     )
+
+
+def _present(meta: FemsModbusMeta, mapped: set[str]) -> frozenset[str]:
+    """The snapshot fields this FEMS has: in its table, and mapped by its firmware."""
+    version = _version(meta.version)
+    if version is not None:
+        mapped -= {name for name, since in _SUM_SINCE.items() if version < since}
+    return frozenset({"version", *mapped})
+
+
+def _version(text: str | None) -> tuple[int, ...] | None:
+    """`_meta`'s "2024.10.0" as (2024, 10, 0); unknown: every register counts as mapped."""
+    return None if text is None else tuple(int(part) for part in text.split("."))
 
 
 def _values(
@@ -164,18 +200,21 @@ class FemsModbusClient:
         port: int = DEFAULT_PORT,
         *,
         read_write: bool = False,
-        timeout: float = DEFAULT_TIMEOUT_S,
+        timeout: float | None = None,
         max_read_registers: int = MAX_READ_REGISTERS,
     ) -> None:
         """Nothing is opened yet; the first call connects."""
         self._host = host
         self._port = port
         self._read_write = read_write
-        self._timeout = timeout
+        # The module default is read now, not at import, so it can be configured.
+        self._timeout = DEFAULT_TIMEOUT_S if timeout is None else timeout
         self._max_read_registers = max_read_registers
         self._lock = asyncio.Lock()
         self._modbus: AsyncModbusTcpClient | None = None
         self._table: FemsModbusTable | None = None
+        # The static values read on this connection; None: the next poll reads them.
+        self._static: dict[str, float | str | None] | None = None
         self._lost = False
         self.connections_opened = 0
 
@@ -203,7 +242,10 @@ class FemsModbusClient:
         return await self._call(_table_only)
 
     async def async_get_snapshot(self) -> FemsSnapshot:
-        """Poll every register in use with the planned reads (3 on a FEMS Home)."""
+        """Poll every register in use with the planned reads (3 on a FEMS Home).
+
+        The static ones (capacity) are read at the first poll on each connection only.
+        """
         return await self._call(self._poll)
 
     async def async_set_channel(self, channel: str, value: float | None) -> None:
@@ -255,6 +297,7 @@ class FemsModbusClient:
                 for block in table.layout.components
             ],
             "reads": [[read.start, read.count] for read in table.reads],
+            "full_reads": [[read.start, read.count] for read in table.full_reads],
             "controlled_ess": table.ess.id if table.ess else None,
             "set_active_power_equals": table.setpoint_address(SET_ACTIVE_POWER_EQUALS),
         }
@@ -340,6 +383,7 @@ class FemsModbusClient:
             self._modbus.close()
             self._modbus = None
         self._table = None
+        self._static = None
 
     async def _read(self, modbus: AsyncModbusTcpClient, address: int, count: int) -> list[int]:
         async with asyncio.timeout(self._timeout):  # pymodbus would log each timeout
@@ -359,20 +403,31 @@ class FemsModbusClient:
         return build_table(TableLayout(meta, components), self._max_read_registers)
 
     async def _poll(self, modbus: AsyncModbusTcpClient, table: FemsModbusTable) -> FemsSnapshot:
+        static = self._static
         values: dict[str, float | str | None] = {}
-        for read_range in table.reads:
+        for read_range in table.full_reads if static is None else table.reads:
             words = await self._read(modbus, read_range.start, read_range.count)
             values.update(decode_range(read_range, words))
         if any(values.get(name) != expected for name, expected in table.guards.items()):
             raise _StaleTableError("the Modbus table changed")
-        return _snapshot(table.meta, values)
+        if static is None:
+            static = {name: values.get(name) for name in table.static_names}
+            # One still undefined (the FEMS is starting) is read again at the next poll;
+            # one this firmware does not map (0xFFFF for good) is not.
+            starting = any(
+                value is None and name in table.present for name, value in static.items()
+            )
+            self._static = None if starting else static
+        return _snapshot(table.meta, values | static, table.present)
 
 
 async def _table_only(_modbus: AsyncModbusTcpClient, table: FemsModbusTable) -> FemsModbusTable:
     return table
 
 
-def _snapshot(meta: FemsModbusMeta, values: Mapping[str, float | str | None]) -> FemsSnapshot:
+def _snapshot(
+    meta: FemsModbusMeta, values: Mapping[str, float | str | None], present: frozenset[str]
+) -> FemsSnapshot:
     def number(name: str) -> float | None:
         return as_number(values.get(name))
 
@@ -394,6 +449,7 @@ def _snapshot(meta: FemsModbusMeta, values: Mapping[str, float | str | None]) ->
         consumed_energy=number("consumed_energy"),
         allowed_charge_power=number("allowed_charge_power"),
         allowed_discharge_power=number("allowed_discharge_power"),
+        present=present,
     )
 
 

@@ -260,26 +260,39 @@ class ReadRange:
 def plan_reads(
     values: Iterable[RegisterValue], max_registers: int = MAX_READ_REGISTERS
 ) -> tuple[ReadRange, ...]:
-    """The fewest reads of at most `max_registers` that cover `values`.
+    """The fewest reads of at most `max_registers` that cover `values`, fewest registers.
 
-    A read starts at a value's first register and ends at a value's last one, so it
+    Of all plans with the fewest reads, the one that carries the fewest registers. A read
+    starts at a value's first register and ends at a value's last one, so it
     never ends inside a record (exception 0x02); records in the gaps between the values
-    lie wholly inside the read, and unmapped gap words cost nothing but bytes. Greedy
-    left to right is optimal for covering points on a line with bounded windows.
+    lie wholly inside the read. Reads cover runs of neighbouring values, so the best
+    split of the sorted values into runs is found by dynamic programming: fewest reads
+    first, then the fewest registers, i.e. gaps are skipped wherever that adds no read.
     """
     ordered = sorted(values, key=lambda value: value.address)
-    ranges: list[ReadRange] = []
-    group: list[RegisterValue] = []
     for value in ordered:
         if value.kind.words > max_registers:
             raise ValueError(f"{value.name} does not fit in one read")
-        if group and value.end - group[0].address + 1 > max_registers:
-            ranges.append(_range(group))
-            group = []
-        group.append(value)
-    if group:
-        ranges.append(_range(group))
-    return tuple(ranges)
+    # best[i]: (reads, registers, where the last read starts) covering ordered[:i]
+    best: list[tuple[int, int, int]] = [(0, 0, 0)]
+    for end in range(1, len(ordered) + 1):
+        last = ordered[end - 1].end
+        choice = (len(ordered) + 1, 0, 0)
+        for start in range(end - 1, -1, -1):
+            last = max(last, ordered[start].end)
+            span = last - ordered[start].address + 1
+            if span > max_registers:
+                break
+            reads, registers, _ = best[start]
+            choice = min(choice, (reads + 1, registers + span, start))
+        best.append(choice)
+    ranges: list[ReadRange] = []
+    end = len(ordered)
+    while end:
+        start = best[end][2]
+        ranges.append(_range(ordered[start:end]))
+        end = start
+    return tuple(reversed(ranges))
 
 
 def _range(group: list[RegisterValue]) -> ReadRange:

@@ -12,7 +12,6 @@ the Home Assistant side converts.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import math
 import random
@@ -28,6 +27,7 @@ from yarl import URL
 
 from .errors import ApiConnectionError, ApiResponseError
 from .http import async_request
+from .values import parse_json
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -92,6 +92,14 @@ class BatteryState:
     state_of_operation: StateOfOperation | None = None
     # Enum values outside the vendor document, as "field=value" (shown as unknown).
     unknown_values: tuple[str, ...] = ()
+    # The `state` fields the battery sent. A scaled value is a message, which proto3 sends
+    # whenever it is set (`{}` for 0): one that is missing is a value this battery does not
+    # report. `None` when not known: every field counts as sent.
+    fields: frozenset[str] | None = None
+
+    def sent(self, field: str) -> bool:
+        """Whether the battery sends `field` (by its ProtoJSON name)."""
+        return self.fields is None or field in self.fields
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,13 +108,27 @@ class ControlInstructions:
 
     control_mode: ControlMode | None = None
     # W in FlexConnect's sign: positive CHARGES the battery, negative discharges it.
+    # `None` when the answer left it out (shown as unknown) or sent no scaled number.
     setpoint_power: float | None = None
     timestamp_ms: int | None = None
     control_state: ControlState | None = None  # only in the current instructions
+    # The answer left `setpointPower` out: to ProtoJSON that is a zero, not an unknown.
+    setpoint_omitted: bool = False
+
+    @property
+    def command_setpoint(self) -> float | None:
+        """The setpoint as the command carries it, with ProtoJSON's default applied.
+
+        An omitted scaled number is 0, so AUTO with `{}` and AUTO without the field are
+        the same command. One that was sent but is not a number stays unknown.
+        """
+        if self.setpoint_power is None and self.setpoint_omitted:
+            return 0.0
+        return self.setpoint_power
 
     def same_command(self, mode: ControlMode | None, setpoint_power: float | None) -> bool:
-        """Whether these instructions carry that mode and setpoint."""
-        return self.control_mode == mode and self.setpoint_power == setpoint_power
+        """Whether these instructions carry that mode and setpoint (defaults applied)."""
+        return self.control_mode == mode and self.command_setpoint == setpoint_power
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,7 +151,7 @@ class BatteryControl:
             return True
         if current is None:
             return False
-        if not current.same_command(desired.control_mode, desired.setpoint_power):
+        if not current.same_command(desired.control_mode, desired.command_setpoint):
             return False
         if desired.timestamp_ms is None or current.timestamp_ms is None:
             return True
@@ -266,13 +288,14 @@ class FlexConnectClient:
         session: aiohttp.ClientSession,
         base_url: str,
         *,
-        timeout_ms: int = DEFAULT_TIMEOUT_MS,
+        timeout_ms: int | None = None,
     ) -> None:
         """Use the caller's session; `base_url` as returned by `normalize_url`."""
         self._session = session
         self._base_url = normalize_url(base_url)
-        self._timeout_ms = timeout_ms
-        self._http_timeout = aiohttp.ClientTimeout(total=timeout_ms / 1000 + _HTTP_MARGIN_S)
+        # The module default is read now, not at import, so it can be configured.
+        self._timeout_ms = DEFAULT_TIMEOUT_MS if timeout_ms is None else timeout_ms
+        self._http_timeout = aiohttp.ClientTimeout(total=self._timeout_ms / 1000 + _HTTP_MARGIN_S)
         # An incrementing counter from a random start: ids of two runs do not collide.
         self._req_ids = itertools.count(random.randint(1, _REQ_ID_MAX // 2))  # noqa: S311
         self._reported_unknown: set[str] = set()
@@ -305,6 +328,7 @@ class FlexConnectClient:
             usable_capacity=decode_scaled(state.get("usableCapacity")),
             state_of_operation=operation,
             unknown_values=tuple(unknown),
+            fields=frozenset(state),
         )
 
     async def async_get_battery_control(self, ski: str) -> BatteryControl:
@@ -340,9 +364,12 @@ class FlexConnectClient:
         raw = answer.get(key)
         if not isinstance(raw, dict):
             return None
+        setpoint = raw.get("setpointPower")
         return ControlInstructions(
             control_mode=self._enum(raw, "controlMode", ControlMode, unknown, key),
-            setpoint_power=decode_scaled(raw.get("setpointPower")),
+            setpoint_power=decode_scaled(setpoint),
+            # Absent, or JSON null: both mean "not set" in ProtoJSON.
+            setpoint_omitted=setpoint is None,
             timestamp_ms=decode_int64(raw.get("timestamp")),
             control_state=self._enum(raw, "controlState", ControlState, unknown, key),
         )
@@ -420,8 +447,8 @@ class FlexConnectClient:
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
-        decoded = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as err:
+        decoded = parse_json(body)
+    except ValueError as err:
         raise ApiResponseError("answer is not JSON") from err
     if not isinstance(decoded, dict):
         raise ApiResponseError("answer is not a JSON object")
@@ -431,8 +458,8 @@ def _json_object(body: bytes) -> dict[str, Any]:
 def _version_text(body: bytes) -> str | None:
     """`/version` as JSON (`{"version": ...}` or a string) or as plain text."""
     try:
-        decoded: object = json.loads(body)
-    except ValueError, UnicodeDecodeError:
+        decoded: object = parse_json(body)
+    except ValueError:
         decoded = body.decode("utf-8", "replace")
     if isinstance(decoded, dict):
         decoded = decoded.get("version")

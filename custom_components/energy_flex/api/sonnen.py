@@ -13,7 +13,6 @@ integration converts them in `vendors/sonnen/entities.py`.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +24,7 @@ from yarl import URL
 
 from .errors import ApiConnectionError, ApiDeviceError, ApiResponseError
 from .http import HttpAnswer, async_request
-from .values import as_number
+from .values import as_number, parse_json
 
 DEFAULT_PORT: Final = 8080
 
@@ -150,6 +149,13 @@ class SonnenStatus:
     flow_production_grid: bool | None = None
     discharge_not_allowed: bool | None = None
     generator_autostart: bool | None = None
+    # The keys the unit sent, null or not: a key missing here is a value this firmware
+    # does not have (notes §3.2). `None` when not known: every key counts as sent.
+    keys: frozenset[str] | None = None
+
+    def sent(self, *keys: str) -> bool:
+        """Whether the unit sends every one of `keys` (their values may still be null)."""
+        return self.keys is None or self.keys.issuperset(keys)
 
 
 class _NotOfferedError(Exception):
@@ -276,8 +282,8 @@ def _is_html(answer: HttpAnswer) -> bool:
 def _decode(body: bytes) -> object:
     """The body as JSON, or `None` when it is not JSON (v1 setpoints answer text/html)."""
     try:
-        return json.loads(body)
-    except ValueError, UnicodeDecodeError:
+        return parse_json(body)
+    except ValueError:
         return None
 
 
@@ -410,6 +416,7 @@ def parse_status(raw: dict[str, object]) -> SonnenStatus:
         flow_production_grid=flag("FlowProductionGrid"),
         discharge_not_allowed=flag("dischargeNotAllowed"),
         generator_autostart=flag("generator_autostart"),
+        keys=frozenset(raw),
     )
 
 

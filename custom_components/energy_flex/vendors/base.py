@@ -11,6 +11,7 @@ import probatio
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceInfo
+from yarl import URL
 
 from ..const import DOMAIN
 from ..coordinator import EnergyFlexConfigEntry, EnergyFlexRuntime
@@ -28,10 +29,30 @@ class IdentifiedDevice:
     data: Mapping[str, Any] | None = None
 
     @classmethod
-    def by_address(cls, data: Mapping[str, Any], product: str) -> IdentifiedDevice:
+    def by_address(
+        cls, data: Mapping[str, Any], product: str, connection: str | None = None
+    ) -> IdentifiedDevice:
         """The last resort when the device tells no identity: its host and port."""
         host = data[CONF_HOST]
-        return cls(f"{host}:{data[CONF_PORT]}", f"{product} {host}", address_based=True)
+        return cls(
+            f"{host}:{data[CONF_PORT]}",
+            entry_title(f"{product} {host}", connection),
+            address_based=True,
+        )
+
+
+def entry_title(device_name: str, connection: str | None) -> str:
+    """A new entry's title: the device, and how it is reached where a product has several.
+
+    Two entries of one FEMS (REST and Modbus) must be told apart in the entry list; the
+    device name itself stays short, since entity ids are built from it.
+    """
+    return f"{device_name} ({connection})" if connection else device_name
+
+
+def web_ui_url(host: str, port: int = 80) -> str:
+    """The device's own web interface (the "Visit" link), never an API port."""
+    return str(URL.build(scheme="http", host=host, port=None if port == 80 else port))
 
 
 PORT = probatio.All(probatio.Coerce(int), probatio.Range(min=1, max=65535))
@@ -48,19 +69,28 @@ def host_port_fields(defaults: Mapping[str, Any], default_port: int) -> dict[Any
 def local_device_info(
     entry: EnergyFlexConfigEntry,
     *,
+    name: str,
     manufacturer: str,
     model: str,
+    web_ui: bool,
+    model_id: str | None = None,
     sw_version: str | None = None,
     serial_number: str | None = None,
 ) -> DeviceInfo:
-    """The device of a single-device local entry, identified like the entry."""
+    """The device of a single-device local entry, identified like the entry.
+
+    `name` is the device's own (product and identity), not the entry title, which the
+    user may rename and which names the connection. `web_ui`: the device serves its web
+    interface on port 80 of the configured host, so "Visit" opens it.
+    """
     assert entry.unique_id is not None  # every entry is created with one
     return DeviceInfo(
         identifiers={(DOMAIN, entry.unique_id)},
         manufacturer=manufacturer,
         model=model,
-        name=entry.title,
-        configuration_url=f"http://{entry.data[CONF_HOST]}",
+        model_id=model_id,
+        name=name,
+        configuration_url=web_ui_url(entry.data[CONF_HOST]) if web_ui else None,
         sw_version=sw_version,
         serial_number=serial_number,
     )

@@ -1,4 +1,4 @@
-"""FEMS control: ess0's OpenEMS write channels, held and released through `control.py`."""
+"""FEMS control: ess0's write channels (held through `control.py`) and planning's facts."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from ...control import SetpointKind
 from ...coordinator import (
     EnergyFlexCoordinator,
 )
+from ...planner import BatteryFacts
+from ...plausibility import ValueKind, plausible
 
 # Each held setpoint is one OpenEMS write channel of ess0.
 _CHANNEL_BY_KIND = {
@@ -28,12 +30,17 @@ def allowed_power_range(
     data: FemsSnapshot | None, kind: SetpointKind
 ) -> tuple[float, float] | None:
     """What the ESS allows for `kind` now, from its AllowedCharge/DischargePower."""
-    if data is None or data.allowed_charge_power is None:
+    if data is None:
         return None
-    if data.allowed_discharge_power is None:
+    # A limit that cannot be true would let any setpoint through: then none is known.
+    allowed_charge, allowed_discharge = (
+        plausible(ValueKind.BATTERY_POWER, power, rated_power_w=data.max_apparent_power)
+        for power in (data.allowed_charge_power, data.allowed_discharge_power)
+    )
+    if allowed_charge is None or allowed_discharge is None:
         return None
-    max_charge = max(0.0, -data.allowed_charge_power)
-    max_discharge = max(0.0, data.allowed_discharge_power)
+    max_charge = max(0.0, -allowed_charge)
+    max_discharge = max(0.0, allowed_discharge)
     if kind is SetpointKind.BATTERY_POWER:
         return (0.0 - max_charge, max_discharge)  # 0.0 - x: never a "-0" bound
     if kind is SetpointKind.DISCHARGE_LIMIT:
@@ -83,3 +90,12 @@ class FemsControlAdapter:
     async def async_release(self, kind: SetpointKind) -> None:
         """`{"value": null}` drops the pending write at once."""
         await self._writer.async_set_channel(_CHANNEL_BY_KIND[kind], None)
+
+
+def fems_battery_facts(data: FemsSnapshot) -> BatteryFacts:
+    """State of charge and capacity as the FEMS reports them (`_sum/EssSoc`, `EssCapacity`).
+
+    No reserve: the emergency-capacity reserve is a controller's setting, not a channel
+    Energy Flex polls; a FEMS plan is bounded by the ESS's allowed discharge power only.
+    """
+    return BatteryFacts(state_of_charge=data.soc, usable_capacity=data.capacity)

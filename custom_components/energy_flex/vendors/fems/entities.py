@@ -7,6 +7,9 @@ is the charge limit, shown as a positive "maximum charge power" and written nega
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
 from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.const import EntityCategory
 
@@ -22,6 +25,7 @@ from ...descriptions import (
     state_of_charge_sensor,
     stored_energy_sensor,
 )
+from ...plausibility import ValueKind, plausible
 
 
 def _charge(power: float | None) -> float | None:
@@ -33,16 +37,27 @@ def _discharge(power: float | None) -> float | None:
 
 
 def _stored_energy(data: FemsSnapshot) -> float | None:
-    if data.capacity is None or data.soc is None:
+    # Derived: an impossible state of charge must not turn into a plausible-looking energy.
+    soc = plausible(ValueKind.PERCENTAGE, data.soc)
+    capacity = plausible(ValueKind.STORED_ENERGY, data.capacity)
+    if capacity is None or soc is None:
         return None
-    return round(data.capacity * data.soc / 100)
+    return round(capacity * soc / 100)
 
 
-FEMS_SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
+_SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
     state_of_charge_sensor(lambda data: data.soc),
     power_sensor("battery_power", lambda data: data.battery_power),
-    power_sensor("battery_charge_power", lambda data: _charge(data.battery_power)),
-    power_sensor("battery_discharge_power", lambda data: _discharge(data.battery_power)),
+    power_sensor(
+        "battery_charge_power",
+        lambda data: _charge(data.battery_power),
+        derived_from=lambda data: data.battery_power,
+    ),
+    power_sensor(
+        "battery_discharge_power",
+        lambda data: _discharge(data.battery_power),
+        derived_from=lambda data: data.battery_power,
+    ),
     power_sensor("grid_power", lambda data: data.grid_power),
     power_sensor("production_power", lambda data: data.production_power),
     power_sensor("consumption_power", lambda data: data.consumption_power),
@@ -50,11 +65,13 @@ FEMS_SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
         "max_charge_power",
         lambda data: _charge(data.allowed_charge_power),
         entity_category=EntityCategory.DIAGNOSTIC,
+        derived_from=lambda data: data.allowed_charge_power,
     ),
     power_sensor(
         "max_discharge_power",
         lambda data: _discharge(data.allowed_discharge_power),
         entity_category=EntityCategory.DIAGNOSTIC,
+        derived_from=lambda data: data.allowed_discharge_power,
     ),
     stored_energy_sensor("stored_energy", _stored_energy),
     stored_energy_sensor(
@@ -81,6 +98,31 @@ FEMS_SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda data: data.state,
     ),
+)
+
+# The snapshot fields each sensor reads: without them the FEMS has no such value (an older
+# firmware's shorter `_sum`, no ess0), and the sensor is not created.
+_FIELDS_BY_KEY: dict[str, tuple[str, ...]] = {
+    "state_of_charge": ("soc",),
+    "battery_power": ("battery_power",),
+    "battery_charge_power": ("battery_power",),
+    "battery_discharge_power": ("battery_power",),
+    "max_charge_power": ("allowed_charge_power",),
+    "max_discharge_power": ("allowed_discharge_power",),
+    "stored_energy": ("capacity", "soc"),
+    "usable_capacity": ("capacity",),
+    "system_state": ("state",),
+}
+
+
+def _has(*fields: str) -> Callable[[FemsSnapshot], bool]:
+    return lambda data: data.has(*fields)
+
+
+FEMS_SENSORS: tuple[EnergyFlexSensorDescription, ...] = tuple(
+    # The other keys are named like the field they read.
+    replace(description, has_fn=_has(*_FIELDS_BY_KEY.get(description.key, (description.key,))))
+    for description in _SENSORS
 )
 
 FEMS_NUMBERS: tuple[EnergyFlexNumberDescription, ...] = (

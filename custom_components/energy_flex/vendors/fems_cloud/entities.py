@@ -37,9 +37,20 @@ def edge_is_online(state: FemsCloudEdgeState) -> bool:
     return state.online
 
 
+def _on_edge_state(description: EnergyFlexSensorDescription) -> EnergyFlexSensorDescription:
+    """A FEMS sensor description whose functions read one edge's part of a poll."""
+    has_fn = description.has_fn
+    derived_from = description.derived_from
+    return dataclasses.replace(
+        description,
+        value_fn=_of_snapshot(description.value_fn),
+        has_fn=lambda state: has_fn(state.snapshot),
+        derived_from=None if derived_from is None else _of_snapshot(derived_from),
+    )
+
+
 FEMS_CLOUD_SENSORS: tuple[EnergyFlexSensorDescription, ...] = tuple(
-    dataclasses.replace(description, value_fn=_of_snapshot(description.value_fn))
-    for description in FEMS_SENSORS
+    _on_edge_state(description) for description in FEMS_SENSORS
 )
 
 EDGE_ONLINE = EnergyFlexBinarySensorDescription(

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import probatio
 from homeassistant.config_entries import ConfigEntryState
@@ -174,7 +174,8 @@ def _target(call: ServiceCall) -> _Target:
                 continue
             if entry.state is not ConfigEntryState.LOADED:
                 raise _invalid("entry_not_loaded", title=entry.title)
-            cloud: FemsCloudEntryData = entry.runtime_data.extra
+            # A loaded fems_cloud entry always carries its cloud data.
+            cloud = cast(FemsCloudEntryData, entry.runtime_data.vendor_data)
             for edge_id in cloud.edge_ids:
                 if (DOMAIN, edge_id) in device.identifiers:
                     return _Target(entry, cloud, edge_id)

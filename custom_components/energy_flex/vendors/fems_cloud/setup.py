@@ -61,6 +61,7 @@ from ...coordinator import (
 )
 from ...device import EnergyFlexDevice
 from ..base import FlowError, IdentifiedDevice, Vendor
+from ..fems.control import fems_battery_facts
 from .control import FemsCloudControlAdapter
 from .entities import (
     FEMS_CLOUD_BINARY_SENSORS,
@@ -145,7 +146,7 @@ def _edges_configured_elsewhere(hass: HomeAssistant, except_unique_id: str) -> s
 
 @dataclass(frozen=True, slots=True)
 class FemsCloudEntryData:
-    """What the cloud actions need of a loaded entry (`EnergyFlexRuntime.extra`)."""
+    """What the cloud actions need of a loaded entry (`EnergyFlexRuntime.vendor_data`)."""
 
     client: FemsCloudClient
     edge_ids: tuple[str, ...]
@@ -304,6 +305,9 @@ class FemsCloudVendor(Vendor):
                 ),
                 data=_edge_data(edge_id),
                 online=edge_is_online,
+                # An offline edge's values are the backend's stale cache: nothing to plan on.
+                battery=lambda state: fems_battery_facts(state.snapshot) if state.online else None,
+                rated_power=lambda state: state.snapshot.max_apparent_power,
             )
             if (found := controllers.get(edge_id)) is not None:
                 adapter = FemsCloudControlAdapter(client, coordinator, edge_id, found)
@@ -338,7 +342,7 @@ class FemsCloudVendor(Vendor):
             binary_sensors=FEMS_CLOUD_BINARY_SENSORS,
             numbers=FEMS_CLOUD_NUMBERS,
             diagnostics=diagnostics,
-            extra=FemsCloudEntryData(
+            vendor_data=FemsCloudEntryData(
                 client=client,
                 edge_ids=tuple(edge_ids),
                 allow_configuration_changes=bool(

@@ -7,17 +7,19 @@ Modbus client delivers a `FemsSnapshot` and writes the same ESS channels by name
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import probatio
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
 
-from ...api.errors import ApiResponseError
+from ...api.errors import ApiConnectionError, ApiResponseError, EnergyFlexApiError
 from ...api.fems_modbus import DEFAULT_PORT, FemsModbusClient
 from ...const import (
     CONF_READ_WRITE,
     CONNECTION_FEMS_MODBUS,
+    DOMAIN,
     LOCAL_POLL_INTERVAL,
 )
 from ...coordinator import (
@@ -25,8 +27,11 @@ from ...coordinator import (
     EnergyFlexCoordinator,
     EnergyFlexRuntime,
 )
-from ..base import FlowError, IdentifiedDevice, Vendor, host_port_fields, local_device_info
-from ..fems.runtime import fems_runtime, keepalive_options_schema
+from ..base import FlowError, IdentifiedDevice, Vendor, entry_title, host_port_fields
+from ..fems.runtime import fems_device_info, fems_runtime, keepalive_options_schema
+
+# How this entry reaches the FEMS, in titles and the device model (REST is the other).
+CONNECTION_LABEL: Final = "local Modbus"
 
 
 def _client(data: Mapping[str, Any]) -> FemsModbusClient:
@@ -69,8 +74,8 @@ class FemsModbusVendor(Vendor):
         # The EMS serial number names the FEMS; the battery's serial is second best.
         serial = table.meta.ems_serial_number or table.meta.serial_number
         if serial:
-            return IdentifiedDevice(serial, f"FEMS {serial}")
-        return IdentifiedDevice.by_address(data, "FEMS")
+            return IdentifiedDevice(serial, entry_title(f"FEMS {serial}", CONNECTION_LABEL))
+        return IdentifiedDevice.by_address(data, "FEMS", CONNECTION_LABEL)
 
     def options_schema(self, options: Mapping[str, Any]) -> probatio.Schema:
         """How often held setpoints are repeated (used with the read-write app only)."""
@@ -82,19 +87,31 @@ class FemsModbusVendor(Vendor):
         """One device on one connection, closed with the entry; control only read-write."""
         client = _client(entry.data)
         entry.async_on_unload(client.async_close)
+        # Connect and walk the table first: the first refresh then reuses both, and a device
+        # that cannot be reached (or whose table is reset) retries setup like a failed poll.
+        try:
+            meta = (await client.async_get_table()).meta
+        except EnergyFlexApiError as err:
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect"
+                if isinstance(err, ApiConnectionError)
+                else "invalid_response",
+            ) from err
         coordinator: EnergyFlexCoordinator[Any] = EnergyFlexCoordinator(
             hass, entry, fetch=client.async_get_snapshot, update_interval=LOCAL_POLL_INTERVAL
         )
         await coordinator.async_config_entry_first_refresh()
-        meta = (await client.async_get_table()).meta
         return fems_runtime(
             hass,
             entry,
             coordinator,
-            info=local_device_info(
+            info=fems_device_info(
                 entry,
-                manufacturer=meta.manufacturer or "FENECON",
-                model=meta.model or "FEMS",
+                identity=meta.ems_serial_number or meta.serial_number,
+                connection=CONNECTION_LABEL,
+                # The product line `_meta` names (e.g. "FEMS Home 10"); REST cannot read it.
+                model_id=meta.model,
                 sw_version=meta.version,
                 serial_number=meta.ems_serial_number or meta.serial_number,
             ),

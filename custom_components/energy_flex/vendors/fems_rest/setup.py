@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import probatio
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import selector
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from ...api.errors import ApiWriteRejectedError, WriteRejectedReason
+from ...api.errors import ApiResponseError, ApiWriteRejectedError, WriteRejectedReason
 from ...api.fems_rest import (
     DEFAULT_READ_PASSWORD,
     DEFAULT_READ_PORT,
@@ -24,14 +24,18 @@ from ...const import (
     CONF_WRITE_PORT,
     CONNECTION_FEMS_REST,
     LOCAL_POLL_INTERVAL,
+    MAX_POLL_BACKOFF,
 )
 from ...coordinator import (
     EnergyFlexConfigEntry,
     EnergyFlexCoordinator,
     EnergyFlexRuntime,
 )
-from ..base import PORT, FlowError, IdentifiedDevice, Vendor, host_port_fields, local_device_info
-from ..fems.runtime import fems_runtime, keepalive_options_schema
+from ..base import PORT, FlowError, IdentifiedDevice, Vendor, entry_title, host_port_fields
+from ..fems.runtime import fems_device_info, fems_runtime, keepalive_options_schema
+
+# How this entry reaches the FEMS, in titles and the device model (Modbus is the other).
+CONNECTION_LABEL: Final = "local REST"
 
 _FLOW_ERROR_BY_REASON = {
     WriteRejectedReason.READ_ONLY_API: "write_app_missing",
@@ -83,16 +87,22 @@ class FemsRestVendor(Vendor):
     ) -> IdentifiedDevice:
         """Read once; with a write password, also prove owner rights on a write API."""
         client = FemsRestClient(async_get_clientsession(hass), _endpoint(data))
-        snapshot = await client.async_get_snapshot()
+        try:
+            snapshot = await client.async_get_snapshot()
+        except ApiResponseError as err:
+            # Something answers there (often the web interface's port), but not the API.
+            raise FlowError("fems_rest_not_recognised") from err
         if client.can_write:
             try:
                 await client.async_check_write_access()
             except ApiWriteRejectedError as err:
                 raise FlowError(_FLOW_ERROR_BY_REASON[err.reason]) from err
         if snapshot.hostname:
-            return IdentifiedDevice(snapshot.hostname, f"FEMS {snapshot.hostname}")
+            return IdentifiedDevice(
+                snapshot.hostname, entry_title(f"FEMS {snapshot.hostname}", CONNECTION_LABEL)
+            )
         # Firmware without `_host/Hostname`: the address is all there is.
-        return IdentifiedDevice.by_address(data, "FEMS")
+        return IdentifiedDevice.by_address(data, "FEMS", CONNECTION_LABEL)
 
     def options_schema(self, options: Mapping[str, Any]) -> probatio.Schema:
         """How often held setpoints are repeated."""
@@ -104,15 +114,23 @@ class FemsRestVendor(Vendor):
         """One device; control only with a write password."""
         client = FemsRestClient(async_get_clientsession(hass), _endpoint(entry.data))
         coordinator: EnergyFlexCoordinator[Any] = EnergyFlexCoordinator(
-            hass, entry, fetch=client.async_get_snapshot, update_interval=LOCAL_POLL_INTERVAL
+            hass,
+            entry,
+            fetch=client.async_get_snapshot,
+            update_interval=LOCAL_POLL_INTERVAL,
+            # A FEMS that answers 500s (restarting, overloaded) gets room to recover.
+            max_backoff=MAX_POLL_BACKOFF,
         )
         await coordinator.async_config_entry_first_refresh()
         return fems_runtime(
             hass,
             entry,
             coordinator,
-            info=local_device_info(
-                entry, manufacturer="FENECON", model="FEMS", sw_version=coordinator.data.version
+            info=fems_device_info(
+                entry,
+                identity=coordinator.data.hostname,
+                connection=CONNECTION_LABEL,
+                sw_version=coordinator.data.version,
             ),
             writer=client if client.can_write else None,
             diagnostics=lambda: {"can_write": client.can_write},

@@ -23,6 +23,7 @@ from ...descriptions import (
     EnergyFlexSelectDescription,
 )
 from ...device import EnergyFlexDevice
+from ...planner import BatteryFacts
 
 # --- control --------------------------------------------------------------------------------
 from .entities import (
@@ -186,3 +187,15 @@ def control_mode_select(
         current_fn=lambda data: enum_option(desired_instructions(data).control_mode),
         select_fn=select,
     )
+
+
+def flexconnect_battery_facts(data: FlexConnectBatteryData) -> BatteryFacts:
+    """State of charge and usable capacity as the battery reports them.
+
+    A battery that omits `usableCapacity` still tells its energy: capacity = energy ÷ SoC.
+    """
+    state = data.state
+    soc, capacity = state.state_of_charge, state.usable_capacity
+    if capacity is None and state.state_of_energy is not None and soc:
+        capacity = state.state_of_energy * 100 / soc
+    return BatteryFacts(state_of_charge=soc, usable_capacity=capacity)

@@ -14,7 +14,7 @@ the two differ.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
@@ -69,7 +69,7 @@ class PendingCommand:
     control_mode: ControlMode
     setpoint_power: float  # as sent: FlexConnect's sign
     since: datetime
-    # The battery did not apply it within the expected time; a repair issue says so.
+    # The battery did not apply it within the expected time (`command_not_applied`).
     overdue: bool = False
 
 
@@ -85,6 +85,11 @@ class FlexConnectBatteryData:
     def command_pending(self) -> bool:
         """Desired and current instructions differ, or our command is not shown yet."""
         return self.command is not None or not self.control.applied
+
+    @property
+    def command_not_applied(self) -> bool:
+        """Our command is overdue: the battery has not applied it in the expected time."""
+        return self.command is not None and self.command.overdue
 
     @property
     def controllable(self) -> bool:
@@ -132,7 +137,7 @@ def _enum_sensor(
     key: str,
     enum: type[StateOfOperation | ControlState | ControlMode],
     value_fn: _ValueFn,
-    entity_category: EntityCategory | None = None,
+    entity_category: EntityCategory | None = EntityCategory.DIAGNOSTIC,
 ) -> EnergyFlexSensorDescription:
     return EnergyFlexSensorDescription(
         key=key,
@@ -145,17 +150,27 @@ def _enum_sensor(
 
 
 def _setpoint_sensor(key: str, value_fn: _ValueFn) -> EnergyFlexSensorDescription:
+    # Requested and applied setpoints explain the number's state: diagnostics, like the modes.
     return EnergyFlexSensorDescription(
         key=key,
         translation_key=key,
         native_unit_of_measurement=UnitOfPower.WATT,
         device_class=SensorDeviceClass.POWER,
+        entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=value_fn,
     )
 
 
+def _sends(field: str) -> Callable[[FlexConnectBatteryData], bool]:
+    """The battery reports this `state` field at all (a battery without it gets no entity)."""
+    return lambda data: data.state.sent(field)
+
+
 FLEXCONNECT_SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
-    state_of_charge_sensor(lambda data: data.state.state_of_charge),
+    replace(
+        state_of_charge_sensor(lambda data: data.state.state_of_charge),
+        has_fn=_sends("stateOfCharge"),
+    ),
     EnergyFlexSensorDescription(
         key="state_of_health",
         translation_key="state_of_health",
@@ -163,17 +178,26 @@ FLEXCONNECT_SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda data: data.state.state_of_health,
+        has_fn=_sends("stateOfHealth"),
     ),
-    stored_energy_sensor("stored_energy", lambda data: data.state.state_of_energy),
-    stored_energy_sensor(
-        "usable_capacity",
-        lambda data: data.state.usable_capacity,
-        entity_category=EntityCategory.DIAGNOSTIC,
+    replace(
+        stored_energy_sensor("stored_energy", lambda data: data.state.state_of_energy),
+        has_fn=_sends("stateOfEnergy"),
     ),
+    replace(
+        stored_energy_sensor(
+            "usable_capacity",
+            lambda data: data.state.usable_capacity,
+            entity_category=EntityCategory.DIAGNOSTIC,
+        ),
+        has_fn=_sends("usableCapacity"),
+    ),
+    # An enum at 0 is omitted by proto3 like an absent one: always created, unknown then.
     _enum_sensor(
         "state_of_operation",
         StateOfOperation,
         lambda data: enum_option(data.state.state_of_operation),
+        entity_category=None,
     ),
     _enum_sensor(
         "control_state",
@@ -210,7 +234,16 @@ FLEXCONNECT_BINARY_SENSORS: tuple[EnergyFlexBinarySensorDescription, ...] = (
     EnergyFlexBinarySensorDescription(
         key="command_pending",
         translation_key="command_pending",
+        entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda data: data.command_pending,
+    ),
+    # Not a repair issue: nothing the user could repair. Shown on the battery instead.
+    EnergyFlexBinarySensorDescription(
+        key="command_not_applied",
+        translation_key="command_not_applied",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.command_not_applied,
     ),
 )
 

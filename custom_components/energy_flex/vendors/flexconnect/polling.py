@@ -7,8 +7,9 @@ poll fail.
 
 After a command the battery may take up to a minute to apply it (First Steps,
 "Command latency"). `CommandTracker` shortens the coordinator's `update_interval` until
-the current instructions show the command, and reports a command that did not arrive in
-time with a repair issue; then the normal interval returns.
+the current instructions show the command, and marks a command that did not arrive in
+time as overdue (the battery's `command_not_applied` problem sensor turns on); then the
+normal interval returns.
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Final
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 
 from ...api.errors import EnergyFlexApiError
@@ -33,7 +32,6 @@ from ...api.flexconnect import (
     ControlMode,
     FlexConnectClient,
 )
-from ...const import DOMAIN
 from ...coordinator import EnergyFlexCoordinator
 from .entities import FlexConnectBatteryData, PendingCommand
 
@@ -49,11 +47,6 @@ COMMAND_TIMEOUT: Final = timedelta(seconds=90)
 type Polled = Mapping[str, tuple[BatteryState, BatteryControl]]
 
 
-def command_issue_id(entry: ConfigEntry, ski: str) -> str:
-    """The repair issue of a command that one battery did not apply in time."""
-    return f"command_not_applied_{entry.entry_id}_{ski}"
-
-
 class CommandTracker:
     """Follows the commands Energy Flex sent until each battery shows it applied."""
 
@@ -66,7 +59,6 @@ class CommandTracker:
         """Track commands to the batteries of `coordinator`'s entry."""
         self._hass = hass
         self._coordinator = coordinator
-        self._entry = coordinator.config_entry
         self._names = battery_names
         self._commands: dict[str, PendingCommand] = {}
 
@@ -81,7 +73,6 @@ class CommandTracker:
             control_mode=mode, setpoint_power=setpoint_power, since=dt_util.utcnow()
         )
         # A newer command replaces one that was overdue.
-        ir.async_delete_issue(self._hass, DOMAIN, command_issue_id(self._entry, ski))
         self._apply_interval()
         self._show_requested(ski, mode, setpoint_power)
 
@@ -109,7 +100,7 @@ class CommandTracker:
 
     @callback
     def observe(self, polled: Polled) -> None:
-        """Settle the commands a poll shows as applied; report those that are late."""
+        """Settle the commands a poll shows as applied; mark those that are late."""
         now = dt_util.utcnow()
         for ski, command in list(self._commands.items()):
             answer = polled.get(ski)
@@ -117,7 +108,6 @@ class CommandTracker:
                 del self._commands[ski]
                 if command.overdue:
                     _LOGGER.info("Battery %s applied the late command", self._names[ski])
-                    ir.async_delete_issue(self._hass, DOMAIN, command_issue_id(self._entry, ski))
             elif not command.overdue and now - command.since >= COMMAND_TIMEOUT:
                 self._commands[ski] = replace(command, overdue=True)
                 self._report_overdue(ski)
@@ -125,28 +115,14 @@ class CommandTracker:
 
     @callback
     def async_unload(self) -> None:
-        """An unloaded entry polls no more, so its late-command issues could never clear."""
-        for ski, command in self._commands.items():
-            if command.overdue:
-                ir.async_delete_issue(self._hass, DOMAIN, command_issue_id(self._entry, ski))
+        """An unloaded entry polls no more: forget the commands on their way."""
         self._commands.clear()
 
     def _report_overdue(self, ski: str) -> None:
-        seconds = int(COMMAND_TIMEOUT.total_seconds())
         _LOGGER.warning(
             "Battery %s has not applied the command after %s s; polling normally again",
             self._names[ski],
-            seconds,
-        )
-        ir.async_create_issue(
-            self._hass,
-            DOMAIN,
-            command_issue_id(self._entry, ski),
-            is_fixable=False,
-            is_persistent=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="command_not_applied",
-            translation_placeholders={"name": self._names[ski], "seconds": str(seconds)},
+            int(COMMAND_TIMEOUT.total_seconds()),
         )
 
     def _apply_interval(self) -> None:
@@ -158,7 +134,8 @@ def _applied(command: PendingCommand, control: BatteryControl) -> bool:
     """The battery applies our command: it is current and nothing newer is pending.
 
     Only the current instructions settle a command. One that another client replaced
-    before it applied is never settled: it is reported late, which it is.
+    before it applied is never settled: it is reported late, which it is. Setpoints are
+    compared with ProtoJSON's default applied: an omitted `setpointPower` is 0 W.
     """
     current = control.current
     if current is None or not control.applied:

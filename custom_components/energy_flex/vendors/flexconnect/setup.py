@@ -36,7 +36,7 @@ from ...coordinator import (
 )
 from ...device import EnergyFlexDevice
 from ..base import FlowError, IdentifiedDevice, Vendor
-from .control import FlexConnectControlAdapter, control_mode_select
+from .control import FlexConnectControlAdapter, control_mode_select, flexconnect_battery_facts
 from .entities import (
     FLEXCONNECT_BINARY_SENSORS,
     FLEXCONNECT_NUMBERS,
@@ -76,6 +76,11 @@ def battery_name(ski: str) -> str:
 def _battery_data(ski: str) -> Callable[[Mapping[str, FlexConnectBatteryData]], Any]:
     """Picks one battery from a poll; a battery that did not answer is unavailable."""
     return lambda data: data.get(ski)
+
+
+def _battery_answered(ski: str) -> Callable[[Mapping[str, FlexConnectBatteryData]], bool]:
+    """Whether one battery answered the last poll (its pending release can go out)."""
+    return lambda data: ski in data
 
 
 def _configured_skis(hass: HomeAssistant, except_unique_id: str) -> set[str]:
@@ -212,10 +217,19 @@ class FlexConnectVendor(Vendor):
                         model="Battery (FlexConnect)",
                         name=names[ski],
                         serial_number=ski,
-                        configuration_url=f"{client.base_url}/ui",
+                        # No "Visit" link: a battery has no web interface of its own, and
+                        # the development client's /ui is an API console (often at a
+                        # localhost address that means nothing to the browser).
                     ),
                     data=_battery_data(ski),
-                    controller=build_controller(hass, coordinator, adapter, storage_key),
+                    battery=flexconnect_battery_facts,
+                    controller=build_controller(
+                        hass,
+                        coordinator,
+                        adapter,
+                        storage_key,
+                        answered=_battery_answered(ski),
+                    ),
                 )
             )
 

@@ -3,8 +3,13 @@
 Setpoints have no sign at sonnen: a positive battery setpoint goes to
 `/setpoint/discharge/<W>`, a negative one to `/setpoint/charge/<|W|>`, each after zeroing
 the other direction. Setpoints act only in manual mode (`EM_OperatingMode` 1) and then
-persist on the unit, so taking control switches to manual after storing the mode found, and
-release zeroes both directions and restores that mode (notes §5, §8.3).
+persist on the unit, so taking control switches to manual, and release zeroes both
+directions and restores the mode found (notes §5, §8.3).
+
+The mode found is stored only once the takeover happened (the switch to manual succeeded,
+or the unit already was in manual mode): a takeover that failed, e.g. while the unit was
+down, leaves nothing that a later release, reload or shutdown would "restore" over what
+the owner set since. A release restores only what Energy Flex itself changed.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from ...api.sonnen import SonnenClient, SonnenOperatingMode, SonnenStatus
 from ...const import DOMAIN
 from ...control import SetpointKind
 from ...coordinator import EnergyFlexCoordinator
+from ...planner import BatteryFacts
 
 # --- control ----------------------------------------------------------------------------
-from .entities import SonnenData, is_off_grid
+from .entities import SonnenData, is_off_grid, usable_capacity
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,7 +61,7 @@ class SonnenControlAdapter:
         self._coordinator = coordinator
         self._inverter_max_power = inverter_max_power
         self._option_max_power = option_max_power
-        # Stored before the unit leaves that mode, so a restart can still restore it.
+        # Stored as soon as the unit is in manual mode, so a restart can still restore it.
         self._store: Store[_StoredMode] = Store(
             hass, _MODE_STORAGE_VERSION, f"{DOMAIN}.sonnen_mode.{storage_key}"
         )
@@ -118,7 +124,14 @@ class SonnenControlAdapter:
             raise
 
     async def async_release(self, kind: SetpointKind) -> None:
-        """Both directions to 0 (the unit remembers each), then the mode found."""
+        """Both directions to 0 (the unit remembers each), then the mode found.
+
+        With nothing taken over, off grid, nothing is sent: no setpoints off grid, and
+        there is no mode to give back (notes §5.5).
+        """
+        status = self._status
+        if self._found_mode is None and status is not None and is_off_grid(status):
+            return
         await self._client.async_set_discharge(0)
         await self._client.async_set_charge(0)
         await self._async_restore_mode()
@@ -151,17 +164,18 @@ class SonnenControlAdapter:
         if mode is None:
             mode = await self._client.async_get_operating_mode()
         taking_over = self._found_mode is None
-        if taking_over:
-            if mode is None:
-                # Without the mode found, release could not restore it: do not start.
-                raise ApiWriteRejectedError(WriteRejectedReason.MANUAL_MODE_UNAVAILABLE)
-            await self._async_remember(mode)
-        if mode == SonnenOperatingMode.MANUAL:
-            return
-        if not await self._client.async_set_operating_mode(SonnenOperatingMode.MANUAL):
-            if taking_over:
-                await self._async_remember(None)  # nothing changed on the unit
+        if taking_over and mode is None:
+            # Without the mode found, release could not restore it: do not start.
             raise ApiWriteRejectedError(WriteRejectedReason.MANUAL_MODE_UNAVAILABLE)
+        if mode != SonnenOperatingMode.MANUAL and not await self._client.async_set_operating_mode(
+            SonnenOperatingMode.MANUAL
+        ):
+            raise ApiWriteRejectedError(WriteRejectedReason.MANUAL_MODE_UNAVAILABLE)
+        if taking_over:
+            # Recorded only now that the unit is in manual mode: a switch that failed
+            # (refused, or the unit down) changed nothing there is to give back.
+            assert mode is not None
+            await self._async_remember(mode)
 
     async def _async_restore_mode(self) -> None:
         found = self._found_mode
@@ -176,3 +190,13 @@ class SonnenControlAdapter:
     async def _async_remember(self, mode: int | None) -> None:
         self._found_mode = mode
         await self._store.async_save({"found_mode": mode})
+
+
+def sonnen_battery_facts(data: SonnenData) -> BatteryFacts:
+    """USOC (the state of charge the unit shows), the capacity it spans, the backup buffer."""
+    status = data.status
+    return BatteryFacts(
+        state_of_charge=status.usoc,
+        usable_capacity=usable_capacity(status),
+        reserve=status.backup_buffer,
+    )

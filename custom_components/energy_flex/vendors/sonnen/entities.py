@@ -10,7 +10,7 @@ Setpoints (which have no sign at sonnen) are split by direction in `control.py`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
@@ -80,6 +80,23 @@ def is_off_grid(status: SonnenStatus) -> bool:
     return status.grid_state is SonnenGridState.OFF_GRID or status.ac_voltage_v == 0
 
 
+def usable_capacity(status: SonnenStatus) -> float | None:
+    """Wh between 0 % and 100 % USOC, derived: the v1 status reports no capacity.
+
+    The remaining energy follows RSOC, so the whole battery holds remaining ÷ RSOC. USOC
+    spans only the part above the bottom reserve; the energy still missing to full is the
+    same on both scales, so the USOC span is whole × (100 − RSOC) ÷ (100 − USOC). A full
+    unit (either at 100 %) cannot tell the two apart: the whole battery, then.
+    """
+    remaining, rsoc, usoc = status.remaining_capacity_wh, status.rsoc, status.usoc
+    if remaining is None or rsoc is None or usoc is None or rsoc <= 0 or remaining <= 0:
+        return None
+    whole = remaining * 100 / rsoc
+    if rsoc >= 100 or usoc >= 100:
+        return whole
+    return min(whole, whole * (100 - rsoc) / (100 - usoc))
+
+
 def _operating_mode(status: SonnenStatus) -> str | None:
     if status.operating_mode is None:
         return None
@@ -118,8 +135,19 @@ def _sensor(
     )
 
 
-def _power(key: str, value_fn: _StatusFn, *, enabled: bool = True) -> EnergyFlexSensorDescription:
-    return power_sensor(key, lambda data: value_fn(data.status), enabled=enabled)
+def _power(
+    key: str,
+    value_fn: _StatusFn,
+    *,
+    enabled: bool = True,
+    derived_from: _StatusFn | None = None,
+) -> EnergyFlexSensorDescription:
+    return power_sensor(
+        key,
+        lambda data: value_fn(data.status),
+        enabled=enabled,
+        derived_from=None if derived_from is None else lambda data: derived_from(data.status),
+    )
 
 
 def _counter(key: str) -> EnergyFlexSensorDescription:
@@ -127,7 +155,7 @@ def _counter(key: str) -> EnergyFlexSensorDescription:
     return energy_counter(key, lambda data: getattr(data.energy, key))
 
 
-SONNEN_SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
+_SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
     # USOC is what the sonnen app shows and what evcc, openWB and ioBroker call "soc".
     _sensor(
         "state_of_charge",
@@ -142,8 +170,16 @@ SONNEN_SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
         device_class=SensorDeviceClass.BATTERY,
     ),
     _power("battery_power", lambda status: status.pac_total_w),
-    _power("battery_charge_power", lambda status: _charge(status.pac_total_w)),
-    _power("battery_discharge_power", lambda status: _discharge(status.pac_total_w)),
+    _power(
+        "battery_charge_power",
+        lambda status: _charge(status.pac_total_w),
+        derived_from=lambda status: status.pac_total_w,
+    ),
+    _power(
+        "battery_discharge_power",
+        lambda status: _discharge(status.pac_total_w),
+        derived_from=lambda status: status.pac_total_w,
+    ),
     _power("grid_power", grid_power),
     _power("production_power", lambda status: status.production_w),
     _power("consumption_power", lambda status: status.consumption_w),
@@ -167,12 +203,14 @@ SONNEN_SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
         lambda status: status.frequency_hz,
         unit=UnitOfFrequency.HERTZ,
         device_class=SensorDeviceClass.FREQUENCY,
+        category=EntityCategory.DIAGNOSTIC,
     ),
     _sensor(
         "ac_voltage",
         lambda status: status.ac_voltage_v,
         unit=UnitOfElectricPotential.VOLT,
         device_class=SensorDeviceClass.VOLTAGE,
+        category=EntityCategory.DIAGNOSTIC,
     ),
     _sensor(
         "battery_voltage",
@@ -181,7 +219,12 @@ SONNEN_SENSORS: tuple[EnergyFlexSensorDescription, ...] = (
         device_class=SensorDeviceClass.VOLTAGE,
         category=EntityCategory.DIAGNOSTIC,
     ),
-    _sensor("backup_buffer", lambda status: status.backup_buffer, unit=PERCENTAGE),
+    _sensor(
+        "backup_buffer",
+        lambda status: status.backup_buffer,
+        unit=PERCENTAGE,
+        category=EntityCategory.DIAGNOSTIC,
+    ),
     EnergyFlexSensorDescription(
         key="operating_mode",
         translation_key="operating_mode",
@@ -223,7 +266,7 @@ def _flag(
     )
 
 
-SONNEN_BINARY_SENSORS: tuple[EnergyFlexBinarySensorDescription, ...] = (
+_BINARY_SENSORS: tuple[EnergyFlexBinarySensorDescription, ...] = (
     # The energy-flow flags drive sonnen's dashboard animation; few people need them.
     _flag("flow_consumption_battery", lambda status: status.flow_consumption_battery),
     _flag("flow_consumption_grid", lambda status: status.flow_consumption_grid),
@@ -244,4 +287,79 @@ SONNEN_BINARY_SENSORS: tuple[EnergyFlexBinarySensorDescription, ...] = (
         category=EntityCategory.DIAGNOSTIC,
         enabled=True,
     ),
+)
+
+
+# --- which entities a unit gets -----------------------------------------------------------
+# Firmware generations differ in the keys they send (notes §3.2): an entity whose keys a
+# unit does not send is not created. A key sent as null counts as sent (unknown for now).
+
+type _SentFn = Callable[[SonnenStatus], bool]
+
+
+def _sends(*keys: str) -> _SentFn:
+    return lambda status: status.sent(*keys)
+
+
+def _sends_grid(status: SonnenStatus) -> bool:
+    """`GridFeedIn_W`, or the three powers grid power is derived from without it."""
+    return status.sent("GridFeedIn_W") or status.sent(
+        "Consumption_W", "Production_W", "Pac_total_W"
+    )
+
+
+def _sends_remaining(status: SonnenStatus) -> bool:
+    return status.sent("RemainingCapacity_Wh") or status.sent("RemainingCapacity_W")
+
+
+_BATTERY = _sends("Pac_total_W")
+_PRODUCTION = _sends("Production_W")
+_CONSUMPTION = _sends("Consumption_W")
+_SENT_BY_KEY: dict[str, _SentFn] = {
+    "state_of_charge": _sends("USOC"),
+    "relative_state_of_charge": _sends("RSOC"),
+    "battery_power": _BATTERY,
+    "battery_charge_power": _BATTERY,
+    "battery_discharge_power": _BATTERY,
+    "grid_power": _sends_grid,
+    "production_power": _PRODUCTION,
+    "consumption_power": _CONSUMPTION,
+    "consumption_average_power": _sends("Consumption_Avg"),
+    "apparent_power": _sends("Apparent_output"),
+    "stored_energy": _sends_remaining,
+    "ac_frequency": _sends("Fac"),
+    "ac_voltage": _sends("Uac"),
+    "battery_voltage": _sends("Ubat"),
+    "backup_buffer": _sends("BackupBuffer"),
+    "operating_mode": _sends("OperatingMode"),
+    "grid_mode": _sends("SystemStatus"),
+    # The counters integrate the powers above.
+    "battery_charged_energy": _BATTERY,
+    "battery_discharged_energy": _BATTERY,
+    "grid_imported_energy": _sends_grid,
+    "grid_exported_energy": _sends_grid,
+    "produced_energy": _PRODUCTION,
+    "consumed_energy": _CONSUMPTION,
+    "flow_consumption_battery": _sends("FlowConsumptionBattery"),
+    "flow_consumption_grid": _sends("FlowConsumptionGrid"),
+    "flow_consumption_production": _sends("FlowConsumptionProduction"),
+    "flow_grid_battery": _sends("FlowGridBattery"),
+    "flow_production_battery": _sends("FlowProductionBattery"),
+    "flow_production_grid": _sends("FlowProductionGrid"),
+    "battery_charging": _sends("BatteryCharging"),
+    "battery_discharging": _sends("BatteryDischarging"),
+    "discharge_not_allowed": _sends("dischargeNotAllowed"),
+}
+
+
+def _has(key: str) -> Callable[[SonnenData], bool]:
+    sends = _SENT_BY_KEY[key]  # every entity says what it needs: a KeyError otherwise
+    return lambda data: sends(data.status)
+
+
+SONNEN_SENSORS: tuple[EnergyFlexSensorDescription, ...] = tuple(
+    replace(description, has_fn=_has(description.key)) for description in _SENSORS
+)
+SONNEN_BINARY_SENSORS: tuple[EnergyFlexBinarySensorDescription, ...] = tuple(
+    replace(description, has_fn=_has(description.key)) for description in _BINARY_SENSORS
 )

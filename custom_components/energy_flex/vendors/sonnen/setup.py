@@ -28,8 +28,9 @@ from ...coordinator import (
 from ...descriptions import BATTERY_POWER_SETPOINT
 from ...device import EnergyFlexDevice
 from ...energy_integrator import EnergyIntegrator
+from ...plausibility import rated_power
 from ..base import FlowError, IdentifiedDevice, Vendor, host_port_fields, local_device_info
-from .control import SonnenControlAdapter
+from .control import SonnenControlAdapter, sonnen_battery_facts
 from .entities import (
     SONNEN_BINARY_SENSORS,
     SONNEN_SENSORS,
@@ -109,21 +110,28 @@ class SonnenVendor(Vendor):
         try:
             software = await client.async_get_software_version()
             serial = await client.async_get_serial_number()
-            inverter_max_power = await client.async_get_inverter_max_power()
+            # A rating that cannot be true bounds nothing: as if the unit did not say.
+            inverter_max_power = rated_power(await client.async_get_inverter_max_power())
         except EnergyFlexApiError as err:
             raise ConfigEntryNotReady(
                 translation_domain=DOMAIN, translation_key="cannot_connect"
             ) from err
+        integrator.rated_power_w = inverter_max_power
         assert entry.unique_id is not None  # every entry is created with one
         device = EnergyFlexDevice(
             identity=entry.unique_id,
             info=local_device_info(
                 entry,
+                name=f"sonnenBatterie {serial or entry.data[CONF_HOST]}",
                 manufacturer="sonnen",
-                model="sonnenBatterie",
+                model="sonnenBatterie (local API v1)",
+                # The sonnen dashboard is on port 80; the JSON API's port 8080 has no pages.
+                web_ui=True,
                 sw_version=software,
                 serial_number=serial,
             ),
+            battery=sonnen_battery_facts,
+            rated_power=lambda _data: inverter_max_power,
         )
         adapter = SonnenControlAdapter(
             hass,
@@ -154,6 +162,7 @@ class SonnenVendor(Vendor):
                 "inverter_max_power": inverter_max_power,
                 "option_max_power": entry.options.get(CONF_INVERTER_MAX_POWER),
                 "found_mode": adapter.found_mode,
+                "energy_integrator": integrator.diagnostics(),
             },
         )
 
@@ -203,7 +212,8 @@ def _release_if_left_in_manual_mode(
 
     The controller releases what it stored; if it stored nothing, Home Assistant stopped
     between switching the unit to manual and storing the command (or a release failed),
-    and the unit would otherwise keep the last setpoint.
+    and the unit would otherwise keep the last setpoint. If the unit does not answer now,
+    the release is finished after the next poll it answers.
     """
     unsubscribe: Callable[[], None] | None = None
 
@@ -223,6 +233,6 @@ def _release_if_left_in_manual_mode(
 
 async def _release(controller: SetpointController) -> None:
     try:
-        await controller.async_release()
+        await controller.async_release(keep_trying=True)
     except HomeAssistantError as err:
         _LOGGER.warning("Could not hand the sonnenBatterie back: %s", err)

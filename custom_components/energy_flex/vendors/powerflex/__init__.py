@@ -1,0 +1,5 @@
+"""PowerFlex EV-charging cloud (`powerflex`): one site, its charging stations, DCM control."""
+
+from .setup import PowerFlexVendor
+
+__all__ = ["PowerFlexVendor"]

@@ -1,0 +1,117 @@
+"""PowerFlex actions: `set_site_limit`, `set_target_peak_power`, `get_target_peak_power`.
+
+Each takes `device_id`: one device id, the site's (not a station's). Values are checked
+before anything is sent; a refused value writes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import probatio
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+
+from ...const import (
+    ATTR_DEVICE_ID,
+    ATTR_DURATION,
+    ATTR_ENABLED,
+    ATTR_MAX_LOAD,
+    ATTR_MONTHS,
+    ATTR_UNIT,
+    DOMAIN,
+    SERVICE_GET_TARGET_PEAK_POWER,
+    SERVICE_SET_SITE_LIMIT,
+    SERVICE_SET_TARGET_PEAK_POWER,
+)
+from ...coordinator import EnergyFlexConfigEntry
+from .control import PowerFlexSite
+
+_SITE = {probatio.Required(ATTR_DEVICE_ID): cv.string}
+SET_SITE_LIMIT_SCHEMA = probatio.Schema(
+    {
+        **_SITE,
+        probatio.Required(ATTR_MAX_LOAD): probatio.Coerce(float),
+        probatio.Required(ATTR_UNIT): probatio.In(["kW", "A"]),
+        probatio.Optional(ATTR_ENABLED, default=True): cv.boolean,
+        probatio.Optional(ATTR_DURATION): probatio.All(
+            cv.positive_time_period, probatio.Range(min=timedelta(seconds=1))
+        ),
+    }
+)
+SET_TARGET_PEAK_POWER_SCHEMA = probatio.Schema({**_SITE, probatio.Required(ATTR_MONTHS): dict})
+GET_TARGET_PEAK_POWER_SCHEMA = probatio.Schema(_SITE)
+
+
+def _site(call: ServiceCall) -> PowerFlexSite:
+    """The loaded PowerFlex site whose device the call names."""
+    hass = call.hass
+    device = dr.async_get(hass).async_get(call.data[ATTR_DEVICE_ID])
+    for entry_id in device.config_entries if device else ():
+        entry: EnergyFlexConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
+        if entry is None or entry.domain != DOMAIN:
+            continue
+        if entry.state is not ConfigEntryState.LOADED:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="entry_not_loaded",
+                translation_placeholders={"title": entry.title},
+            )
+        site = entry.runtime_data.vendor_data
+        if (
+            isinstance(site, PowerFlexSite)
+            and device
+            and (DOMAIN, site.identity) in device.identifiers
+        ):
+            return site
+    raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_a_powerflex_site")
+
+
+async def _async_set_site_limit(call: ServiceCall) -> None:
+    await _site(call).async_set_site_limit(
+        call.data[ATTR_MAX_LOAD],
+        call.data[ATTR_UNIT],
+        call.data[ATTR_ENABLED],
+        call.data.get(ATTR_DURATION),
+    )
+
+
+async def _async_set_target_peak_power(call: ServiceCall) -> ServiceResponse:
+    months = await _site(call).async_set_target_peak_power(call.data[ATTR_MONTHS])
+    return {"months": dict(months)}
+
+
+async def _async_get_target_peak_power(call: ServiceCall) -> ServiceResponse:
+    months = await _site(call).async_get_target_peak_power()
+    return {"months": dict(months)}
+
+
+@callback
+def async_setup_powerflex_services(hass: HomeAssistant) -> None:
+    """Register the PowerFlex actions."""
+    hass.services.async_register(
+        DOMAIN, SERVICE_SET_SITE_LIMIT, _async_set_site_limit, SET_SITE_LIMIT_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SET_TARGET_PEAK_POWER,
+        _async_set_target_peak_power,
+        SET_TARGET_PEAK_POWER_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_TARGET_PEAK_POWER,
+        _async_get_target_peak_power,
+        GET_TARGET_PEAK_POWER_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )

@@ -1,0 +1,1 @@
+"""Development helpers (scripts/develop's Python side), importable by the tests."""

@@ -1,0 +1,1 @@
+"""Tests of scripts/develop's Python side against a real Home Assistant."""

@@ -1,0 +1,1 @@
+"""Tests of the PowerFlex client and simulator."""
