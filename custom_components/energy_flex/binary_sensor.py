@@ -8,6 +8,7 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
+from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -68,6 +69,13 @@ class EnergyFlexBinarySensor(EnergyFlexEntity, BinarySensorEntity):
         await super().async_added_to_hass()
         if (listen := self.entity_description.listen_fn) is not None:
             self.async_on_remove(listen(self.async_write_ha_state))
+
+    @property
+    def available(self) -> bool:
+        """A connectivity sensor reports the link itself, so it stays available offline."""
+        if self.entity_description.device_class == BinarySensorDeviceClass.CONNECTIVITY:
+            return self.coordinator.last_update_success and self.device_data is not None
+        return super().available
 
     @property
     def is_on(self) -> bool | None:

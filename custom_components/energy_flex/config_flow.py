@@ -20,6 +20,7 @@ from homeassistant.helpers import entity_registry as er
 from .api.errors import ApiAuthError, ApiConnectionError
 from .const import (
     CONF_CONNECTION,
+    CONNECTION_FEMS_CLOUD,
     CONNECTION_FEMS_MODBUS,
     CONNECTION_FEMS_REST,
     CONNECTION_FLEXCONNECT,
@@ -36,20 +37,20 @@ _LOGGER = logging.getLogger(__name__)
 
 async def _async_identify(
     hass: HomeAssistant, vendor: Vendor, data: Mapping[str, Any]
-) -> tuple[IdentifiedDevice | None, dict[str, str]]:
-    """Reach the device; on failure return the form error to show instead."""
+) -> tuple[IdentifiedDevice | None, dict[str, str], dict[str, str]]:
+    """Reach the device; on failure return the form error (and its placeholders) instead."""
     try:
-        return await vendor.async_identify(hass, data), {}
+        return await vendor.async_identify(hass, data), {}, {}
     except ApiAuthError:
         error = "invalid_auth"
     except ApiConnectionError:
         error = "cannot_connect"
     except FlowError as err:
-        error = err.key
+        return None, {err.field: err.key}, err.placeholders
     except Exception:
         _LOGGER.exception("Unexpected error while setting up %s", vendor.menu_id)
         error = "unknown"
-    return None, {"base": error}
+    return None, {"base": error}, {}
 
 
 def _without_secrets(vendor: Vendor, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -115,6 +116,12 @@ class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
         """The sonnenBatterie over its local JSON API v1."""
         return await self._async_step_connection(CONNECTION_SONNEN, user_input)
 
+    async def async_step_fems_cloud(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """FENECON FEMS systems (edges) of one FENECON cloud account."""
+        return await self._async_step_connection(CONNECTION_FEMS_CLOUD, user_input)
+
     async def async_step_powerflex(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -126,10 +133,12 @@ class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         vendor = await async_get_vendor(self.hass, menu_id)
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
             data = _clean(user_input)
-            device, errors = await _async_identify(self.hass, vendor, data)
+            device, errors, placeholders = await _async_identify(self.hass, vendor, data)
             if device is not None:
+                data = dict(device.data) if device.data is not None else data
                 await self.async_set_unique_id(device.unique_id)
                 self._abort_if_unique_id_configured()
                 return self.async_create_entry(
@@ -139,6 +148,7 @@ class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id=menu_id,
             data_schema=vendor.form_schema(_without_secrets(vendor, user_input or {})),
             errors=errors,
+            description_placeholders=placeholders,
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
@@ -152,11 +162,13 @@ class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reauth_entry()
         vendor = await async_get_vendor(self.hass, entry.data[CONF_CONNECTION])
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
             # Secrets left empty are removed (e.g. a write password no longer wanted).
             data = _without_secrets(vendor, entry.data) | _clean(user_input)
-            device, errors = await _async_identify(self.hass, vendor, data)
+            device, errors, placeholders = await _async_identify(self.hass, vendor, data)
             if device is not None:
+                data = dict(device.data) if device.data is not None else data
                 await self.async_set_unique_id(device.unique_id)
                 self._abort_if_unique_id_mismatch(reason="wrong_device")
                 return self.async_update_reload_and_abort(entry, data=data)
@@ -168,7 +180,7 @@ class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="reauth_confirm",
             data_schema=schema,
             errors=errors,
-            description_placeholders={"title": entry.title},
+            description_placeholders={**placeholders, "title": entry.title},
         )
 
     async def async_step_reconfigure(
@@ -178,10 +190,12 @@ class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         vendor = await async_get_vendor(self.hass, entry.data[CONF_CONNECTION])
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
             data = {CONF_CONNECTION: entry.data[CONF_CONNECTION], **_clean(user_input)}
-            device, errors = await _async_identify(self.hass, vendor, data)
+            device, errors, placeholders = await _async_identify(self.hass, vendor, data)
             if device is not None:
+                data = dict(device.data) if device.data is not None else data
                 if device.address_based:
                     # Only the address identifies this device; a new address is a new id.
                     if device.unique_id != entry.unique_id:
@@ -199,6 +213,7 @@ class EnergyFlexConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id=SOURCE_RECONFIGURE,
             data_schema=vendor.form_schema(_without_secrets(vendor, user_input or entry.data)),
             errors=errors,
+            description_placeholders=placeholders,
         )
 
     @staticmethod

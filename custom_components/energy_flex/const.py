@@ -69,3 +69,23 @@ ATTR_MAX_LOAD: Final = "max_load"
 ATTR_UNIT: Final = "unit"
 ATTR_ENABLED: Final = "enabled"
 ATTR_MONTHS: Final = "months"
+
+# --- FENECON cloud (fems_cloud) ------------------------------------------------------------
+CONNECTION_FEMS_CLOUD: Final = "fems_cloud"
+# The edges (FEMS systems, e.g. `fems1234`) of one cloud account that an entry shows.
+CONF_EDGE_IDS: Final = "edge_ids"
+CONF_ALLOW_CONFIGURATION_CHANGES: Final = "allow_configuration_changes"
+CONF_HISTORY_DAYS: Final = "history_days"
+DEFAULT_CLOUD_SCAN_INTERVAL: Final = 60
+MIN_CLOUD_SCAN_INTERVAL: Final = 30
+MAX_CLOUD_SCAN_INTERVAL: Final = 300
+DEFAULT_HISTORY_DAYS: Final = 365
+MAX_HISTORY_DAYS: Final = 3650
+SERVICE_QUERY_HISTORY: Final = "query_history"
+SERVICE_QUERY_ENERGY: Final = "query_energy"
+SERVICE_EXPORT_HISTORY: Final = "export_history"
+SERVICE_GET_EDGE_CONFIG: Final = "get_edge_config"
+SERVICE_UPDATE_COMPONENT: Final = "update_component"
+SERVICE_CREATE_COMPONENT: Final = "create_component"
+SERVICE_DELETE_COMPONENT: Final = "delete_component"
+SERVICE_SET_CHANNEL_VALUE: Final = "set_channel_value"

@@ -20,6 +20,9 @@ class EnergyFlexDevice:
     info: DeviceInfo
     # Picks this device's part of the coordinator's data; `None` = unavailable.
     data: Callable[[Any], Any] = lambda data: data
+    # Whether this device's part is current. A cloud keeps answering an offline device's
+    # last values; those make its entities unavailable, never shown as current.
+    online: Callable[[Any], bool] = lambda device_data: True
     controller: SetpointController | None = None
     # The description keys this device has; `None` = every description of the runtime.
     # Lets one entry hold devices of different kinds (an EV site and its stations).

@@ -10,7 +10,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_URL, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_DEVICE_IDS, CONF_WRITE_PASSWORD
+from .const import CONF_DEVICE_IDS, CONF_EDGE_IDS, CONF_WRITE_PASSWORD
 from .control import SetpointKind
 from .coordinator import EnergyFlexConfigEntry
 
@@ -23,6 +23,9 @@ TO_REDACT = {
     CONF_DEVICE_IDS,
     "hostname",
     "unique_id",
+    # FEMS cloud: edge ids name the user's systems like serials.
+    CONF_EDGE_IDS,
+    "edge_id",
 }
 
 

@@ -85,8 +85,9 @@ class EnergyFlexEntity(CoordinatorEntity[EnergyFlexCoordinator[Any]]):
 
     @property
     def available(self) -> bool:
-        """Unavailable while the device does not answer."""
-        return super().available and self.device_data is not None
+        """Unavailable while the device does not answer or is offline."""
+        data = self.device_data
+        return super().available and data is not None and self._device.online(data)
 
     # --- write state only when what the entity shows changed ---------------------------
     # Most values of a poll equal the last one's; computing and writing their state again

@@ -36,6 +36,7 @@ from .control import SetpointController, SetpointKind
 from .coordinator import EnergyFlexConfigEntry
 from .device import EnergyFlexDevice
 from .planner import SocPlanner, resolve_deadline
+from .vendors.fems_cloud.services import async_setup_fems_cloud_services
 from .vendors.powerflex.services import async_setup_powerflex_services
 
 _TARGET = cv.TARGET_SERVICE_FIELDS
@@ -173,6 +174,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_RELEASE_CONTROL, _async_release_control, RELEASE_CONTROL_SCHEMA
     )
+    async_setup_fems_cloud_services(hass)
     hass.services.async_register(
         DOMAIN,
         SERVICE_REACH_STATE_OF_CHARGE,

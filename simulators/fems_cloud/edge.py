@@ -153,6 +153,8 @@ class SimulatedEdge:
         self.firmware = firmware
         self.components = _default_components(fix_active_power)
         self._online = online
+        # Raw channel values answered instead of the model's (a test's impossible values).
+        self.overrides: dict[str, JsonScalar] = {}
         self._worker = ApiWorker(timeout_s=api_timeout_s, clock=clock)
         self._image = ProcessImage()
         self._catalogue: dict[str, ChannelSpec] = {
@@ -199,6 +201,8 @@ class SimulatedEdge:
 
     def cached_value(self, address: str) -> JsonScalar:
         """The backend's last value of a channel; `None` if the edge never sent it."""
+        if address in self.overrides:
+            return self.overrides[address]
         return self._cache.get(address)
 
     def _fill_cache(self) -> None:

@@ -175,6 +175,9 @@ class EdgeHistory:
         self._start_soc: dict[date, float] = {commissioned: initial_soc}
         self._start_counters: dict[date, tuple[float, ...]] = {commissioned: tuple(base_counters)}
         self._last_day = commissioned
+        # `[start, end)` epoch-second ranges the backend has no data for (an outage of the
+        # edge's link): their samples are missing from every answer, the counters run on.
+        self.gaps: list[tuple[int, int]] = []
 
     # --- days ---------------------------------------------------------------------------
 
@@ -295,7 +298,8 @@ class EdgeHistory:
                 ts = day_start + index * SAMPLE_S
                 if ts >= high:
                     break
-                if ts >= low:
+                kept = ts >= low and not self._missing(ts)
+                if kept:
                     if not timestamps:
                         for name, value in zip(ENERGY_FIELDS, running, strict=True):
                             counters[name].append(value)
@@ -303,11 +307,14 @@ class EdgeHistory:
                     for name, values in day_run.fields.items():
                         fields[name].append(values[index])
                 running = [total + part for total, part in zip(running, energy, strict=True)]
-                if ts >= low:
+                if kept:
                     for name, value in zip(ENERGY_FIELDS, running, strict=True):
                         counters[name].append(value)
             day += timedelta(days=1)
         return Window(timestamps, fields, counters)
+
+    def _missing(self, instant: int) -> bool:
+        return any(start <= instant < end for start, end in self.gaps)
 
     def _counters_at_day_start(self, day: date) -> tuple[float, ...]:
         self._advance_to(day)

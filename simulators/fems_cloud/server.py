@@ -172,6 +172,8 @@ class FemsCloudSimulator(SimulatorLifecycle):
         self.calls: Counter[str] = Counter()
         self.request_log: list[RequestLogEntry] = []
         self.writes = WriteLog()
+        # edgeRpc methods answered with this error instead (e.g. a rate limit on history).
+        self.inner_faults: dict[str, FemsError] = {}
         self.host = "127.0.0.1"
         self.port = 0
         self._clock = clock
@@ -378,6 +380,8 @@ class FemsCloudSimulator(SimulatorLifecycle):
             raise invalid_message("payload needs method and params")
         exchange.inner_method = method
         self.calls[f"edgeRpc/{method}"] += 1
+        if (fault := self.inner_faults.get(method)) is not None:
+            raise fault
         try:
             result = self._edge_request(edge_id, role, method, inner_params)
         except Deferred as failure:

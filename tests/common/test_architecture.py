@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 INTEGRATION = Path(__file__).resolve().parents[2] / "custom_components" / "energy_flex"
-CONNECTIONS = ("fems_rest", "fems_modbus", "sonnen", "flexconnect", "powerflex")
+CONNECTIONS = ("fems_rest", "fems_modbus", "sonnen", "flexconnect", "powerflex", "fems_cloud")
 
 
 def _module_name(path: Path) -> str:

@@ -23,6 +23,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.energy_flex.api import fems_cloud as fems_cloud_api
 from custom_components.energy_flex.api import fems_modbus as fems_modbus_api
 from custom_components.energy_flex.api import fems_rest as fems_rest_api
 from custom_components.energy_flex.api import flexconnect as flexconnect_api
@@ -31,10 +32,12 @@ from custom_components.energy_flex.api import sonnen as sonnen_api
 from custom_components.energy_flex.const import (
     CONF_CONNECTION,
     CONF_DEVICE_IDS,
+    CONF_EDGE_IDS,
     CONF_READ_WRITE,
     CONF_SITE_ID,
     CONF_WRITE_PASSWORD,
     CONF_WRITE_PORT,
+    CONNECTION_FEMS_CLOUD,
     CONNECTION_FEMS_MODBUS,
     CONNECTION_FEMS_REST,
     CONNECTION_FLEXCONNECT,
@@ -44,6 +47,7 @@ from custom_components.energy_flex.const import (
 )
 from simulators.battery import BatteryModel, FixedProfile
 from simulators.faults import FaultInjector
+from simulators.fems_cloud import CloudUser, FemsCloudSimulator, Role, SimulatedEdge
 from simulators.fems_modbus import FemsModbusSimulator
 from simulators.fems_modbus.server import ModbusFaults
 from simulators.fems_rest import FemsRestSimulator
@@ -701,6 +705,115 @@ def _influx_patch(
     return patch
 
 
+# --- FEMS through the FENECON cloud ----------------------------------------------------------
+
+CLOUD_USERNAME = "owner@example.com"
+CLOUD_PASSWORD = "owner-pw-fault-matrix"
+
+
+class FemsCloudAdapter(ConnectionAdapter):
+    """FENECON cloud: one account, one edge with a FixActivePower controller.
+
+    The command is a battery setpoint on the edge (the controller in MANUAL_ON with that
+    power); value faults are raw channel values the backend answers for the edge.
+    """
+
+    name = CONNECTION_FEMS_CLOUD
+    transport: ClassVar[Transport] = "http"
+    identity = "fems1001"
+    affected = FemsRestAdapter.affected
+    _CHANNELS = FemsRestAdapter._CHANNELS
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.edge = SimulatedEdge(
+            self.identity,
+            battery=_battery(self.clock),
+            fix_active_power=True,
+            clock=self.clock,
+        )
+        self.sim = FemsCloudSimulator(
+            edges=[self.edge],
+            users=[CloudUser(CLOUD_USERNAME, CLOUD_PASSWORD, {self.identity: Role.OWNER})],
+            clock=self.clock,
+        )
+
+    async def start(self) -> None:
+        await self.sim.start()
+
+    async def stop(self) -> None:
+        self.clear()
+        await self.sim.stop()
+
+    def entry(self, hass: HomeAssistant) -> MockConfigEntry:
+        return _add(
+            hass,
+            f"127.0.0.1/{CLOUD_USERNAME}",
+            {
+                CONF_CONNECTION: self.name,
+                CONF_URL: self.sim.url,
+                CONF_USERNAME: CLOUD_USERNAME,
+                CONF_PASSWORD: CLOUD_PASSWORD,
+                CONF_EDGE_IDS: [self.identity],
+            },
+        )
+
+    def shorten_timeouts(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        # The client's timeout is a keyword default of its request methods.
+        timeout = aiohttp.ClientTimeout(total=CLIENT_TIMEOUT_S)
+        client = fems_cloud_api.FemsCloudClient
+        for method in (client._call, client.edge_rpc):
+            assert method.__kwdefaults__ is not None
+            monkeypatch.setitem(method.__kwdefaults__, "timeout", timeout)
+
+    def set_value(self, field: Field, raw: Any) -> None:
+        address = self._CHANNELS[field]
+        if raw is MISSING:
+            self.sim.faults.patch_json = _cloud_channels_patch(
+                lambda channels: channels.pop(address, None)
+            )
+        else:
+            self.edge.overrides[address] = raw
+
+    def all_values_null(self) -> None:
+        self.sim.faults.patch_json = _cloud_channels_patch(
+            lambda channels: channels.update(dict.fromkeys(channels))
+        )
+
+    def all_values_missing(self) -> None:
+        self.sim.faults.patch_json = _cloud_channels_patch(lambda channels: channels.clear())
+
+    def clear(self) -> None:
+        self.sim.faults.reset()
+        self.edge.overrides.clear()
+
+    def writes(self) -> int:
+        return len(self.sim.writes.records) + len(self.sim.writes.rejected)
+
+    def held_setpoint(self) -> float | None:
+        return self.edge.setpoint_w
+
+    @property
+    def http_faults(self) -> FaultInjector:
+        return self.sim.faults
+
+
+def _cloud_channels_patch(
+    change: Callable[[dict[str, Any]], object],
+) -> Callable[[JsonValue], JsonValue]:
+    """Change each edge's channel values in a `getEdgesChannelsValues` answer (keys with a
+    `/`); login, status and edge RPC answers pass unchanged."""
+
+    def patch(body: JsonValue) -> JsonValue:
+        result = body.get("result") if isinstance(body, dict) else None
+        for values in result.values() if isinstance(result, dict) else []:
+            if isinstance(values, dict) and any("/" in key for key in values):
+                change(values)
+        return body
+
+    return patch
+
+
 def _add(hass: HomeAssistant, identity: str, data: dict[str, Any]) -> MockConfigEntry:
     entry = MockConfigEntry(domain=DOMAIN, unique_id=identity, title=identity, data=data)
     entry.add_to_hass(hass)
@@ -714,4 +827,5 @@ ADAPTERS: tuple[type[ConnectionAdapter], ...] = (
     SonnenAdapter,
     FlexConnectAdapter,
     PowerFlexAdapter,
+    FemsCloudAdapter,
 )

@@ -803,8 +803,8 @@ async def _json_list(request: web.Request) -> web.Response:
     return web.json_response([1, 2])
 
 
-async def _nan(request: web.Request) -> web.Response:
-    return web.Response(text='{"result": NaN}', content_type="application/json")
+async def _nested_too_deep(request: web.Request) -> web.Response:
+    return web.Response(text="[" * 100_000, content_type="application/json")
 
 
 async def _foreign_error(request: web.Request) -> web.Response:
@@ -817,7 +817,7 @@ async def _foreign_error(request: web.Request) -> web.Response:
     [
         (_not_found, ApiConnectionError, "HTTP 404"),
         (_json_list, ApiResponseError, "not a JSON-RPC message"),
-        (_nan, ApiResponseError, "not JSON"),
+        (_nested_too_deep, ApiResponseError, "not JSON"),
         (_foreign_error, ApiResponseError, "id does not match"),
     ],
 )

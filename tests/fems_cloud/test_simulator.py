@@ -23,6 +23,7 @@ from simulators.fems_cloud import (
     FemsCloudSimulator,
     SimulatedEdge,
 )
+from simulators.fems_cloud.errors import too_many_requests
 from simulators.fems_cloud.xlsx import build_xlsx, column_letters
 
 from .conftest import (
@@ -614,6 +615,44 @@ async def test_energy_queries_agree_with_each_other(
     )
     assert status == 400
     assert "JSON [timezone] is not a member" in answer["error"]["message"]
+
+
+async def test_gaps_leave_null_periods_and_the_counters_run_on(
+    session: aiohttp.ClientSession, cloud: FemsCloudSimulator
+) -> None:
+    """An outage of the edge's link: no values in it; the next period holds its energy."""
+    day = date(2025, 6, 2)
+    start = int(datetime(2025, 6, 2, 2, tzinfo=UTC).timestamp())
+    cloud.edges[EDGE_A].history.gaps = [(start, start + 3 * 3600)]
+    params = history_params(
+        day,
+        channels=["_sum/ConsumptionActiveEnergy", "_sum/EssSoc"],
+        timezone="UTC",
+        resolution={"value": 1, "unit": "HOURS"},
+    )
+    _, answer = await edge_rpc(
+        session, cloud, EDGE_A, "queryHistoricTimeseriesEnergyPerPeriod", params
+    )
+    consumed = inner_result(answer)["data"]["_sum/ConsumptionActiveEnergy"]
+    assert consumed[:2] == [1000.0, 1000.0]
+    assert consumed[2:5] == [None, None, None]
+    assert consumed[5] == 4000.0  # the three hours of the gap and its own
+    assert sum(value or 0 for value in consumed) == 24000.0
+    _, answer = await edge_rpc(session, cloud, EDGE_A, "queryHistoricTimeseriesData", params)
+    assert inner_result(answer)["data"]["_sum/EssSoc"][2:5] == [None, None, None]
+
+
+async def test_inner_faults_answer_an_error_instead(
+    session: aiohttp.ClientSession, cloud: FemsCloudSimulator
+) -> None:
+    """A switched-on fault refuses one edgeRpc method before it is answered; others work."""
+    cloud.inner_faults["queryHistoricTimeseriesEnergy"] = too_many_requests()
+    params = history_params(date(2025, 6, 2))
+    status, answer = await edge_rpc(session, cloud, EDGE_A, "queryHistoricTimeseriesEnergy", params)
+    assert status == 400
+    assert "Too Many Requests" in answer["error"]["message"]
+    status, _ = await edge_rpc(session, cloud, EDGE_A, "getEdgeConfig", {})
+    assert status == 200
 
 
 async def test_history_errors(session: aiohttp.ClientSession, cloud: FemsCloudSimulator) -> None:

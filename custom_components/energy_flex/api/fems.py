@@ -6,14 +6,20 @@ integration shows the same entities whichever way the device is reached.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
+
+from .values import as_enum, as_number
 
 # The ess0 write channels Energy Flex holds: every FEMS transport writes these.
 SET_ACTIVE_POWER_EQUALS: Final = "SetActivePowerEquals"
 SET_ACTIVE_POWER_LESS_OR_EQUALS: Final = "SetActivePowerLessOrEquals"
 SET_ACTIVE_POWER_GREATER_OR_EQUALS: Final = "SetActivePowerGreaterOrEquals"
+
+# The ESS whose allowed power bounds the setpoints (the one every FEMS has).
+ESS_ID: Final = "ess0"
 
 
 class FemsGridMode(StrEnum):
@@ -86,3 +92,64 @@ def as_text(raw: object) -> str | None:
     if isinstance(raw, str) and (text := raw.strip().strip("\x00")):
         return text
     return None
+
+
+# Where each snapshot field comes from: a field whose channel is not in the answer is one
+# this FEMS does not have (the regex matches existing channels only, null or not).
+_ADDRESS_BY_FIELD: Final = {
+    "version": "_meta/Version",
+    "hostname": "_host/Hostname",
+    "state": "_sum/State",
+    "soc": "_sum/EssSoc",
+    "battery_power": "_sum/EssDischargePower",
+    "capacity": "_sum/EssCapacity",
+    "grid_power": "_sum/GridActivePower",
+    "grid_mode": "_sum/GridMode",
+    "production_power": "_sum/ProductionActivePower",
+    "consumption_power": "_sum/ConsumptionActivePower",
+    "battery_charged_energy": "_sum/EssDcChargeEnergy",
+    "battery_discharged_energy": "_sum/EssDcDischargeEnergy",
+    "grid_imported_energy": "_sum/GridBuyActiveEnergy",
+    "grid_exported_energy": "_sum/GridSellActiveEnergy",
+    "produced_energy": "_sum/ProductionActiveEnergy",
+    "consumed_energy": "_sum/ConsumptionActiveEnergy",
+    "allowed_charge_power": f"{ESS_ID}/AllowedChargePower",
+    "allowed_discharge_power": f"{ESS_ID}/AllowedDischargePower",
+    "max_apparent_power": "_sum/EssMaxApparentPower",
+}
+
+
+def snapshot_from_channels(channels: Mapping[str, object]) -> FemsSnapshot:
+    """A snapshot from channel values keyed by address (`_sum/EssSoc`, …).
+
+    REST reads and the cloud's `getEdgesChannelsValues` both key values this way; a
+    missing address or an unusable value is `None`.
+    """
+
+    def number(address: str) -> float | None:
+        return as_number(channels.get(address))
+
+    return FemsSnapshot(
+        version=as_text(channels.get("_meta/Version")),
+        hostname=as_text(channels.get("_host/Hostname")),
+        state=as_enum(channels.get("_sum/State"), STATE_BY_VALUE),
+        soc=number("_sum/EssSoc"),
+        battery_power=number("_sum/EssDischargePower"),
+        capacity=number("_sum/EssCapacity"),
+        grid_power=number("_sum/GridActivePower"),
+        grid_mode=as_enum(channels.get("_sum/GridMode"), GRID_MODE_BY_VALUE),
+        production_power=number("_sum/ProductionActivePower"),
+        consumption_power=number("_sum/ConsumptionActivePower"),
+        battery_charged_energy=number("_sum/EssDcChargeEnergy"),
+        battery_discharged_energy=number("_sum/EssDcDischargeEnergy"),
+        grid_imported_energy=number("_sum/GridBuyActiveEnergy"),
+        grid_exported_energy=number("_sum/GridSellActiveEnergy"),
+        produced_energy=number("_sum/ProductionActiveEnergy"),
+        consumed_energy=number("_sum/ConsumptionActiveEnergy"),
+        allowed_charge_power=number(f"{ESS_ID}/AllowedChargePower"),
+        allowed_discharge_power=number(f"{ESS_ID}/AllowedDischargePower"),
+        present=frozenset(
+            field for field, address in _ADDRESS_BY_FIELD.items() if address in channels
+        ),
+        max_apparent_power=number("_sum/EssMaxApparentPower"),
+    )

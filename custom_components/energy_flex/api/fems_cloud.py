@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import math
 import time
@@ -45,9 +44,9 @@ from .errors import (
     ApiResponseError,
     EnergyFlexApiError,
 )
-from .fems import GRID_MODE_BY_VALUE, STATE_BY_VALUE, FemsSnapshot, as_text
+from .fems import ESS_ID, FemsSnapshot, as_text, snapshot_from_channels
 from .http import async_request
-from .values import as_enum, as_number
+from .values import as_number, parse_json
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -57,7 +56,6 @@ FIX_ACTIVE_POWER_FACTORY: Final = "Controller.Ess.FixActivePower"
 MODE_MANUAL_ON: Final = "MANUAL_ON"
 MODE_MANUAL_OFF: Final = "MANUAL_OFF"
 
-ESS_ID: Final = "ess0"
 # Every channel one poll needs. Unknown channels come back as null, so asking for
 # `ess0/...` on an edge whose ESS has another id costs nothing.
 POLL_CHANNELS: Final = (
@@ -79,6 +77,7 @@ POLL_CHANNELS: Final = (
     "_host/Hostname",
     f"{ESS_ID}/AllowedChargePower",
     f"{ESS_ID}/AllowedDischargePower",
+    "_sum/EssMaxApparentPower",
 )
 
 # The backend's dummy id for errors raised before the request was read (notes §3.15).
@@ -338,7 +337,7 @@ class FemsCloudClient:
                 edge_id=edge_id,
                 # An edge without metadata is left out of the status answer.
                 online=online.get(edge_id, False),
-                snapshot=_snapshot_from_values(values.get(edge_id, {})),
+                snapshot=snapshot_from_channels(values.get(edge_id, {})),
             )
             for edge_id in ids
         }
@@ -741,13 +740,10 @@ def _auth_failed() -> EnergyFlexApiError:
 # --- parsing --------------------------------------------------------------------------
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(name)
-
-
 def _parse_json(body: bytes) -> Any:
+    # NaN and Infinity spoil one channel value (rejected per value), not the whole answer.
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        return parse_json(body)
     except ValueError, UnicodeDecodeError:
         # The body may echo request data; keep it out of the exception chain.
         raise ApiResponseError("answer is not JSON") from None
@@ -870,32 +866,6 @@ def _properties(properties: Sequence[ComponentProperty]) -> list[dict[str, Any]]
             raise ValueError("every property needs a name")
         checked.append({"name": name, "value": prop.get("value")})
     return checked
-
-
-def _snapshot_from_values(values: Mapping[str, Any]) -> FemsSnapshot:
-    def number(address: str) -> float | None:
-        return as_number(values.get(address))
-
-    return FemsSnapshot(
-        version=as_text(values.get("_meta/Version")),
-        hostname=as_text(values.get("_host/Hostname")),
-        state=as_enum(values.get("_sum/State"), STATE_BY_VALUE),
-        soc=number("_sum/EssSoc"),
-        battery_power=number("_sum/EssDischargePower"),
-        capacity=number("_sum/EssCapacity"),
-        grid_power=number("_sum/GridActivePower"),
-        grid_mode=as_enum(values.get("_sum/GridMode"), GRID_MODE_BY_VALUE),
-        production_power=number("_sum/ProductionActivePower"),
-        consumption_power=number("_sum/ConsumptionActivePower"),
-        battery_charged_energy=number("_sum/EssDcChargeEnergy"),
-        battery_discharged_energy=number("_sum/EssDcDischargeEnergy"),
-        grid_imported_energy=number("_sum/GridBuyActiveEnergy"),
-        grid_exported_energy=number("_sum/GridSellActiveEnergy"),
-        produced_energy=number("_sum/ProductionActiveEnergy"),
-        consumed_energy=number("_sum/ConsumptionActiveEnergy"),
-        allowed_charge_power=number(f"{ESS_ID}/AllowedChargePower"),
-        allowed_discharge_power=number(f"{ESS_ID}/AllowedDischargePower"),
-    )
 
 
 __all__ = [

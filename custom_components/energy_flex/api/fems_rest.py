@@ -29,15 +29,9 @@ from .errors import (
     EnergyFlexApiError,
     WriteRejectedReason,
 )
-from .fems import (
-    GRID_MODE_BY_VALUE,
-    SET_ACTIVE_POWER_EQUALS,
-    STATE_BY_VALUE,
-    FemsSnapshot,
-    as_text,
-)
+from .fems import SET_ACTIVE_POWER_EQUALS, FemsSnapshot, snapshot_from_channels
 from .http import async_request
-from .values import as_enum, as_number, parse_json
+from .values import parse_json
 
 DEFAULT_READ_PORT: Final = 8084
 DEFAULT_WRITE_PORT: Final = 80
@@ -145,14 +139,14 @@ class FemsRestClient:
             self._static, self._polls_since_static = static, self._polls_since_static + 1
             # Static channels read earlier still count as present (`FemsSnapshot.present`);
             # those the firmware lacks were never kept, so stay absent.
-            return _snapshot_from_channels(static | channels)
+            return snapshot_from_channels(static | channels)
         channels = await self._async_read(POLL_PATH)
         static = {address: channels[address] for address in STATIC_ADDRESSES if address in channels}
         # A static channel that exists but is still undefined (the FEMS is starting) is
         # read again at the next poll; one the firmware lacks (absent) is not.
         if all(value is not None for value in static.values()):
             self._static, self._polls_since_static = static, 1
-        return _snapshot_from_channels(channels)
+        return snapshot_from_channels(channels)
 
     async def _async_read(self, path: str) -> dict[str, object]:
         """One regex GET, keyed by address."""
@@ -285,61 +279,6 @@ def _channels_by_address(body: bytes) -> dict[str, object]:
         # Write-only channels carry no `value`; undefined ones carry null.
         channels[address] = item.get("value")
     return channels
-
-
-# Where each snapshot field comes from: a field whose channel is not in the answer is one
-# this FEMS does not have (the regex matches existing channels only, null or not).
-_ADDRESS_BY_FIELD: Final = {
-    "version": "_meta/Version",
-    "hostname": "_host/Hostname",
-    "state": "_sum/State",
-    "soc": "_sum/EssSoc",
-    "battery_power": "_sum/EssDischargePower",
-    "capacity": "_sum/EssCapacity",
-    "grid_power": "_sum/GridActivePower",
-    "grid_mode": "_sum/GridMode",
-    "production_power": "_sum/ProductionActivePower",
-    "consumption_power": "_sum/ConsumptionActivePower",
-    "battery_charged_energy": "_sum/EssDcChargeEnergy",
-    "battery_discharged_energy": "_sum/EssDcDischargeEnergy",
-    "grid_imported_energy": "_sum/GridBuyActiveEnergy",
-    "grid_exported_energy": "_sum/GridSellActiveEnergy",
-    "produced_energy": "_sum/ProductionActiveEnergy",
-    "consumed_energy": "_sum/ConsumptionActiveEnergy",
-    "allowed_charge_power": f"{ESS_ID}/AllowedChargePower",
-    "allowed_discharge_power": f"{ESS_ID}/AllowedDischargePower",
-    "max_apparent_power": "_sum/EssMaxApparentPower",
-}
-
-
-def _snapshot_from_channels(channels: Mapping[str, object]) -> FemsSnapshot:
-    def number(address: str) -> float | None:
-        return as_number(channels.get(address))
-
-    return FemsSnapshot(
-        version=as_text(channels.get("_meta/Version")),
-        hostname=as_text(channels.get("_host/Hostname")),
-        state=as_enum(channels.get("_sum/State"), STATE_BY_VALUE),
-        soc=number("_sum/EssSoc"),
-        battery_power=number("_sum/EssDischargePower"),
-        capacity=number("_sum/EssCapacity"),
-        grid_power=number("_sum/GridActivePower"),
-        grid_mode=as_enum(channels.get("_sum/GridMode"), GRID_MODE_BY_VALUE),
-        production_power=number("_sum/ProductionActivePower"),
-        consumption_power=number("_sum/ConsumptionActivePower"),
-        battery_charged_energy=number("_sum/EssDcChargeEnergy"),
-        battery_discharged_energy=number("_sum/EssDcDischargeEnergy"),
-        grid_imported_energy=number("_sum/GridBuyActiveEnergy"),
-        grid_exported_energy=number("_sum/GridSellActiveEnergy"),
-        produced_energy=number("_sum/ProductionActiveEnergy"),
-        consumed_energy=number("_sum/ConsumptionActiveEnergy"),
-        allowed_charge_power=number(f"{ESS_ID}/AllowedChargePower"),
-        allowed_discharge_power=number(f"{ESS_ID}/AllowedDischargePower"),
-        present=frozenset(
-            field for field, address in _ADDRESS_BY_FIELD.items() if address in channels
-        ),
-        max_apparent_power=number("_sum/EssMaxApparentPower"),
-    )
 
 
 __all__ = [

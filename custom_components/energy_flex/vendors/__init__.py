@@ -23,6 +23,7 @@ VENDOR_CLASSES: Final[dict[str, tuple[str, str]]] = {
     "flexconnect": ("flexconnect.setup", "FlexConnectVendor"),
     "sonnen": ("sonnen.setup", "SonnenVendor"),
     "powerflex": ("powerflex.setup", "PowerFlexVendor"),
+    "fems_cloud": ("fems_cloud.setup", "FemsCloudVendor"),
 }
 MENU_IDS: Final = tuple(VENDOR_CLASSES)
 

@@ -25,6 +25,8 @@ class IdentifiedDevice:
     title: str
     # True when `unique_id` is only the address, so reconfigure may change it.
     address_based: bool = False
+    # The entry data to store when the vendor normalised the form's (else it is stored as given).
+    data: Mapping[str, Any] | None = None
 
     @classmethod
     def by_address(
@@ -95,12 +97,20 @@ def local_device_info(
 
 
 class FlowError(Exception):
-    """A vendor-specific config-flow error; `key` is a translated error id."""
+    """A vendor-specific config-flow error; `key` is a translated error id.
 
-    def __init__(self, key: str) -> None:
-        """Carry the error id the form shows."""
+    `field` is the form field it belongs to (`base` = the whole form); `placeholders`
+    fill the translation (e.g. which of several ids failed).
+    """
+
+    def __init__(
+        self, key: str, *, field: str = "base", placeholders: Mapping[str, str] | None = None
+    ) -> None:
+        """Carry the error id the form shows, where, and its placeholders."""
         super().__init__(key)
         self.key = key
+        self.field = field
+        self.placeholders = dict(placeholders or {})
 
 
 class Vendor(ABC):

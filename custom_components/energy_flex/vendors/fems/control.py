@@ -26,6 +26,28 @@ _CHANNEL_BY_KIND = {
 }
 
 
+def allowed_power_range(
+    data: FemsSnapshot | None, kind: SetpointKind
+) -> tuple[float, float] | None:
+    """What the ESS allows for `kind` now, from its AllowedCharge/DischargePower."""
+    if data is None:
+        return None
+    # A limit that cannot be true would let any setpoint through: then none is known.
+    allowed_charge, allowed_discharge = (
+        plausible(ValueKind.BATTERY_POWER, power, rated_power_w=data.max_apparent_power)
+        for power in (data.allowed_charge_power, data.allowed_discharge_power)
+    )
+    if allowed_charge is None or allowed_discharge is None:
+        return None
+    max_charge = max(0.0, -allowed_charge)
+    max_discharge = max(0.0, allowed_discharge)
+    if kind is SetpointKind.BATTERY_POWER:
+        return (0.0 - max_charge, max_discharge)  # 0.0 - x: never a "-0" bound
+    if kind is SetpointKind.DISCHARGE_LIMIT:
+        return (0.0, max_discharge)
+    return (0.0, max_charge)
+
+
 class FemsChannelWriter(Protocol):
     """A FEMS client that writes ess0 channels by OpenEMS channel id."""
 
@@ -54,23 +76,7 @@ class FemsControlAdapter:
 
     def allowed_range(self, kind: SetpointKind) -> tuple[float, float] | None:
         """The ESS's allowed charge (negative) and discharge power from the last poll."""
-        data: FemsSnapshot | None = self._coordinator.data
-        if data is None:
-            return None
-        # A limit that cannot be true would let any setpoint through: then none is known.
-        allowed_charge, allowed_discharge = (
-            plausible(ValueKind.BATTERY_POWER, power, rated_power_w=data.max_apparent_power)
-            for power in (data.allowed_charge_power, data.allowed_discharge_power)
-        )
-        if allowed_charge is None or allowed_discharge is None:
-            return None
-        max_charge = max(0.0, -allowed_charge)
-        max_discharge = max(0.0, allowed_discharge)
-        if kind is SetpointKind.BATTERY_POWER:
-            return (0.0 - max_charge, max_discharge)  # 0.0 - x: never a "-0" bound
-        if kind is SetpointKind.DISCHARGE_LIMIT:
-            return (0.0, max_discharge)
-        return (0.0, max_charge)
+        return allowed_power_range(self._coordinator.data, kind)
 
     def blocked_reason(self, kind: SetpointKind) -> str | None:
         """FEMS takes commands whenever it reports its allowed power."""
