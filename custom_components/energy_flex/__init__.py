@@ -9,13 +9,16 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.typing import ConfigType
 
-from .binary_sensor import CONTROL_ACTIVE
-from .button import RELEASE_CONTROL
-from .const import CONF_CONNECTION, DOMAIN
+from .const import (
+    CONF_CONNECTION,
+    DOMAIN,
+    KEY_CONTROL_ACTIVE,
+    KEY_CONTROL_PLAN,
+    KEY_RELEASE_CONTROL,
+)
 from .coordinator import EnergyFlexConfigEntry, EnergyFlexRuntime
 from .entity import device_has
 from .planner import SocPlanner
-from .sensor import CONTROL_PLAN
 from .services import async_setup_services
 from .vendors import async_get_vendor
 
@@ -94,9 +97,9 @@ def _remove_stale_entities(hass: HomeAssistant, entry: EnergyFlexConfigEntry) ->
     """
     runtime = entry.runtime_data
     control = {
-        (Platform.BINARY_SENSOR, CONTROL_ACTIVE.key),
-        (Platform.BUTTON, RELEASE_CONTROL.key),
-        (Platform.SENSOR, CONTROL_PLAN.key),
+        (Platform.BINARY_SENSOR, KEY_CONTROL_ACTIVE),
+        (Platform.BUTTON, KEY_RELEASE_CONTROL),
+        (Platform.SENSOR, KEY_CONTROL_PLAN),
         *((Platform.NUMBER, description.key) for description in runtime.numbers),
         *((Platform.SELECT, description.key) for description in runtime.selects),
     }

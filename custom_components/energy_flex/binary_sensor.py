@@ -13,6 +13,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import KEY_CONTROL_ACTIVE
 from .coordinator import EnergyFlexConfigEntry
 from .descriptions import EnergyFlexBinarySensorDescription
 from .device import EnergyFlexDevice
@@ -27,7 +28,7 @@ PARALLEL_UPDATES = 0
 
 
 CONTROL_ACTIVE = BinarySensorEntityDescription(
-    key="control_active",
+    key=KEY_CONTROL_ACTIVE,
     translation_key="control_active",
     entity_category=EntityCategory.DIAGNOSTIC,
 )

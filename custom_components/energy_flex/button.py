@@ -6,13 +6,16 @@ from homeassistant.components.button import ButtonEntity, ButtonEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import KEY_RELEASE_CONTROL
 from .coordinator import EnergyFlexConfigEntry
 from .device import EnergyFlexDevice
 from .entity import EnergyFlexControlEntity, async_add_device_entities
 
 PARALLEL_UPDATES = 0
 
-RELEASE_CONTROL = ButtonEntityDescription(key="release_control", translation_key="release_control")
+RELEASE_CONTROL = ButtonEntityDescription(
+    key=KEY_RELEASE_CONTROL, translation_key="release_control"
+)
 
 
 async def async_setup_entry(

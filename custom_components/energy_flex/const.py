@@ -89,3 +89,8 @@ SERVICE_UPDATE_COMPONENT: Final = "update_component"
 SERVICE_CREATE_COMPONENT: Final = "create_component"
 SERVICE_DELETE_COMPONENT: Final = "delete_component"
 SERVICE_SET_CHANNEL_VALUE: Final = "set_channel_value"
+
+# Keys of the entities every controlled device has (also the ends of their unique ids).
+KEY_CONTROL_ACTIVE: Final = "control_active"
+KEY_RELEASE_CONTROL: Final = "release_control"
+KEY_CONTROL_PLAN: Final = "control_plan"

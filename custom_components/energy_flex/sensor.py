@@ -21,6 +21,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
+from .const import KEY_CONTROL_PLAN
 from .coordinator import EnergyFlexConfigEntry, EnergyFlexCoordinator
 from .descriptions import EnergyFlexSensorDescription
 from .device import EnergyFlexDevice
@@ -34,7 +35,7 @@ PARALLEL_UPDATES = 0  # the coordinator polls; entities only read its data
 
 # What `reach_state_of_charge` does on a battery (every battery Energy Flex controls).
 CONTROL_PLAN = SensorEntityDescription(
-    key="control_plan",
+    key=KEY_CONTROL_PLAN,
     translation_key="control_plan",
     device_class=SensorDeviceClass.ENUM,
     options=[state.value for state in PlanState],

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from typing import Any, cast
 
 import probatio
 from homeassistant.config_entries import ConfigEntryState
@@ -18,6 +20,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.importlib import async_import_module
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonObjectType
 
@@ -27,6 +30,8 @@ from .const import (
     ATTR_MAX_POWER,
     ATTR_POWER,
     ATTR_STATE_OF_CHARGE,
+    CONNECTION_FEMS_CLOUD,
+    CONNECTION_POWERFLEX,
     DOMAIN,
     SERVICE_REACH_STATE_OF_CHARGE,
     SERVICE_RELEASE_CONTROL,
@@ -36,8 +41,8 @@ from .control import SetpointController, SetpointKind
 from .coordinator import EnergyFlexConfigEntry
 from .device import EnergyFlexDevice
 from .planner import SocPlanner, resolve_deadline
-from .vendors.fems_cloud.services import async_setup_fems_cloud_services
-from .vendors.powerflex.services import async_setup_powerflex_services
+from .vendors.fems_cloud.actions import ACTIONS as FEMS_CLOUD_ACTIONS
+from .vendors.powerflex.actions import ACTIONS as POWERFLEX_ACTIONS
 
 _TARGET = cv.TARGET_SERVICE_FIELDS
 SET_BATTERY_POWER_SCHEMA = probatio.Schema(
@@ -174,7 +179,6 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_RELEASE_CONTROL, _async_release_control, RELEASE_CONTROL_SCHEMA
     )
-    async_setup_fems_cloud_services(hass)
     hass.services.async_register(
         DOMAIN,
         SERVICE_REACH_STATE_OF_CHARGE,
@@ -182,4 +186,28 @@ def async_setup_services(hass: HomeAssistant) -> None:
         REACH_STATE_OF_CHARGE_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
-    async_setup_powerflex_services(hass)
+    for connection, actions in (
+        (CONNECTION_FEMS_CLOUD, FEMS_CLOUD_ACTIONS),
+        (CONNECTION_POWERFLEX, POWERFLEX_ACTIONS),
+    ):
+        handler = _lazy_handler(f"{__package__}.vendors.{connection}.services")
+        for name, schema, supports_response in actions:
+            hass.services.async_register(
+                DOMAIN, name, handler, schema=schema, supports_response=supports_response
+            )
+
+
+def _lazy_handler(
+    module: str,
+) -> Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]:
+    """A handler that loads a connection's action handlers at the first call.
+
+    Until an entry of that connection exists no call can succeed, so its client need
+    not be in memory; once one is loaded, so is this module, and the import is free.
+    """
+
+    async def handle(call: ServiceCall) -> ServiceResponse:
+        handlers = (await async_import_module(call.hass, module)).HANDLERS
+        return cast(ServiceResponse, await handlers[call.service](call))
+
+    return handle

@@ -6,8 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import voluptuous as vol
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.setup import async_setup_component
 
+from custom_components.energy_flex.const import DOMAIN
 from custom_components.energy_flex.vendors import MENU_IDS, VENDOR_CLASSES, async_get_vendor
 from custom_components.energy_flex.vendors.base import Vendor
 
@@ -19,6 +24,11 @@ TRANSPORT_MODULES = (
     "custom_components.energy_flex.api.fems_rest",
     "custom_components.energy_flex.api.sonnen",
     "custom_components.energy_flex.api.flexconnect",
+    "custom_components.energy_flex.api.powerflex",
+    "custom_components.energy_flex.api.fems_cloud",
+    # The cloud connections' action handlers (their actions are registered without them).
+    "custom_components.energy_flex.vendors.fems_cloud.services",
+    "custom_components.energy_flex.vendors.powerflex.services",
 )
 
 
@@ -39,7 +49,8 @@ def _loaded_after(*imports: str) -> set[str]:
 
 
 def test_importing_the_integration_imports_no_transport() -> None:
-    """The integration, its config flow and diagnostics load without pymodbus or any client.
+    """The integration, its config flow and diagnostics load without pymodbus, any client or
+    any connection's action handlers.
 
     Home Assistant imports these when it loads the integration, before any entry exists.
     """
@@ -67,3 +78,29 @@ async def test_every_menu_id_loads_its_vendor(hass: HomeAssistant) -> None:
         assert isinstance(vendor, Vendor)
         assert vendor.menu_id == menu_id
         assert await async_get_vendor(hass, menu_id) is vendor
+
+
+async def test_cloud_actions_load_their_handlers_at_the_first_call(hass: HomeAssistant) -> None:
+    """With no cloud entry, a cloud action still validates and refuses with its own error.
+
+    The actions are registered at setup; their handlers (and clients) load with the first
+    call, so the refusal proves the lazy path reaches the real handler.
+    """
+    assert await async_setup_component(hass, DOMAIN, {})
+    assert hass.services.has_service(DOMAIN, "get_edge_config")
+    assert hass.services.has_service(DOMAIN, "get_target_peak_power")
+    refusals = {
+        "get_edge_config": "not_a_fems_cloud_edge",
+        "get_target_peak_power": "not_a_powerflex_site",
+    }
+    for action, translation_key in refusals.items():
+        with pytest.raises(ServiceValidationError) as excinfo:
+            await hass.services.async_call(
+                DOMAIN, action, {"device_id": "no-such-device"}, blocking=True, return_response=True
+            )
+        assert excinfo.value.translation_key == translation_key
+    # A value its schema cannot read is refused before any handler loads or runs.
+    with pytest.raises(vol.Invalid):
+        await hass.services.async_call(
+            DOMAIN, "set_site_limit", {"device_id": "x", "max_load": "lots"}, blocking=True
+        )

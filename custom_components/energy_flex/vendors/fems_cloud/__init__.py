@@ -1,5 +1,1 @@
 """FENECON cloud (`fems_cloud`): the FEMS systems (edges) of one FENECON portal account."""
-
-from .setup import FemsCloudVendor
-
-__all__ = ["FemsCloudVendor"]

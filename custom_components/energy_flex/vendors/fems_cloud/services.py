@@ -1,4 +1,4 @@
-"""FEMS cloud actions: history queries, the XLSX export, the edge configuration and changes.
+"""FEMS cloud action handlers: history queries, the XLSX export, the edge configuration and changes.
 
 Each action takes `device_id`: one edge's device. Responses are what the backend
 answers (`{"timestamps", "data"}`, `{"data"}`, the configuration). Every request is
@@ -23,11 +23,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Final, cast
 
-import probatio
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 
 from ...api.errors import ApiAuthError, ApiConnectionError, ApiDeviceError, EnergyFlexApiError
@@ -52,21 +50,22 @@ from ...const import (
     SERVICE_UPDATE_COMPONENT,
 )
 from ...coordinator import EnergyFlexConfigEntry
+from .actions import (
+    ATTR_CHANNEL_ID,
+    ATTR_CHANNELS,
+    ATTR_COMPONENT_ID,
+    ATTR_DEVICE_ID,
+    ATTR_FACTORY_PID,
+    ATTR_FILENAME,
+    ATTR_FROM_DATE,
+    ATTR_PROPERTIES,
+    ATTR_RESOLUTION,
+    ATTR_TO_DATE,
+    ATTR_VALUE,
+)
 from .setup import FemsCloudEntryData
 
 _LOGGER = logging.getLogger(__name__)
-
-ATTR_DEVICE_ID: Final = "device_id"
-ATTR_FROM_DATE: Final = "from_date"
-ATTR_TO_DATE: Final = "to_date"
-ATTR_CHANNELS: Final = "channels"
-ATTR_RESOLUTION: Final = "resolution"
-ATTR_FILENAME: Final = "filename"
-ATTR_COMPONENT_ID: Final = "component_id"
-ATTR_FACTORY_PID: Final = "factory_pid"
-ATTR_PROPERTIES: Final = "properties"
-ATTR_CHANNEL_ID: Final = "channel_id"
-ATTR_VALUE: Final = "value"
 
 # Exports go here, inside Home Assistant's configuration folder. Not under `www/`: that
 # folder is served at /local/ without a login, and this is a household's energy data.
@@ -99,49 +98,6 @@ _REQUIRED_ROLE: Final = {
     SERVICE_DELETE_COMPONENT: "INSTALLER",
     SERVICE_SET_CHANNEL_VALUE: "ADMIN",
 }
-
-_EDGE = {probatio.Required(ATTR_DEVICE_ID): cv.string}
-_RANGE = {
-    **_EDGE,
-    probatio.Required(ATTR_FROM_DATE): cv.date,
-    probatio.Required(ATTR_TO_DATE): cv.date,
-}
-_SCALAR = probatio.Any(None, bool, int, float, str)
-QUERY_SCHEMA = probatio.Schema(
-    {
-        **_RANGE,
-        probatio.Required(ATTR_CHANNELS): probatio.All(cv.ensure_list, [cv.string]),
-        probatio.Optional(ATTR_RESOLUTION): cv.time_period,
-    }
-)
-EXPORT_SCHEMA = probatio.Schema({**_RANGE, probatio.Optional(ATTR_FILENAME): cv.string})
-EDGE_SCHEMA = probatio.Schema(_EDGE)
-UPDATE_COMPONENT_SCHEMA = probatio.Schema(
-    {
-        **_EDGE,
-        probatio.Required(ATTR_COMPONENT_ID): cv.string,
-        probatio.Required(ATTR_PROPERTIES): probatio.Schema({cv.string: object}),
-    }
-)
-CREATE_COMPONENT_SCHEMA = probatio.Schema(
-    {
-        **_EDGE,
-        probatio.Required(ATTR_FACTORY_PID): cv.string,
-        probatio.Optional(ATTR_PROPERTIES, default={}): probatio.Schema({cv.string: object}),
-    }
-)
-DELETE_COMPONENT_SCHEMA = probatio.Schema(
-    {**_EDGE, probatio.Required(ATTR_COMPONENT_ID): cv.string}
-)
-SET_CHANNEL_VALUE_SCHEMA = probatio.Schema(
-    {
-        **_EDGE,
-        probatio.Required(ATTR_COMPONENT_ID): cv.string,
-        probatio.Required(ATTR_CHANNEL_ID): cv.string,
-        probatio.Required(ATTR_VALUE): _SCALAR,
-    }
-)
-
 
 type _Handler = Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]
 
@@ -466,41 +422,13 @@ def _log_change(
     _LOGGER.info("%s %s on FEMS %s (properties: %s)", what, component_id, target.edge_id, names)
 
 
-_ACTIONS: Final[tuple[tuple[str, _Handler, probatio.Schema, SupportsResponse], ...]] = (
-    (SERVICE_QUERY_HISTORY, _async_query_history, QUERY_SCHEMA, SupportsResponse.ONLY),
-    (SERVICE_QUERY_ENERGY, _async_query_energy, QUERY_SCHEMA, SupportsResponse.ONLY),
-    (SERVICE_EXPORT_HISTORY, _async_export_history, EXPORT_SCHEMA, SupportsResponse.OPTIONAL),
-    (SERVICE_GET_EDGE_CONFIG, _async_get_edge_config, EDGE_SCHEMA, SupportsResponse.ONLY),
-    (
-        SERVICE_UPDATE_COMPONENT,
-        _async_update_component,
-        UPDATE_COMPONENT_SCHEMA,
-        SupportsResponse.NONE,
-    ),
-    (
-        SERVICE_CREATE_COMPONENT,
-        _async_create_component,
-        CREATE_COMPONENT_SCHEMA,
-        SupportsResponse.NONE,
-    ),
-    (
-        SERVICE_DELETE_COMPONENT,
-        _async_delete_component,
-        DELETE_COMPONENT_SCHEMA,
-        SupportsResponse.NONE,
-    ),
-    (
-        SERVICE_SET_CHANNEL_VALUE,
-        _async_set_channel_value,
-        SET_CHANNEL_VALUE_SCHEMA,
-        SupportsResponse.NONE,
-    ),
-)
-
-
-def async_setup_fems_cloud_services(hass: HomeAssistant) -> None:
-    """Register the FEMS cloud actions (once, from the integration's `async_setup`)."""
-    for name, handler, schema, supports_response in _ACTIONS:
-        hass.services.async_register(
-            DOMAIN, name, handler, schema=schema, supports_response=supports_response
-        )
+HANDLERS: Final[Mapping[str, _Handler]] = {
+    SERVICE_QUERY_HISTORY: _async_query_history,
+    SERVICE_QUERY_ENERGY: _async_query_energy,
+    SERVICE_EXPORT_HISTORY: _async_export_history,
+    SERVICE_GET_EDGE_CONFIG: _async_get_edge_config,
+    SERVICE_UPDATE_COMPONENT: _async_update_component,
+    SERVICE_CREATE_COMPONENT: _async_create_component,
+    SERVICE_DELETE_COMPONENT: _async_delete_component,
+    SERVICE_SET_CHANNEL_VALUE: _async_set_channel_value,
+}

@@ -1,5 +1,1 @@
 """FENECON FEMS over the local REST/JSON API (`fems_rest`)."""
-
-from .setup import FemsRestVendor
-
-__all__ = ["FemsRestVendor"]

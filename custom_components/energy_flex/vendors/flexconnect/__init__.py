@@ -1,5 +1,1 @@
 """FlexHome FlexConnect development client (`flexconnect`)."""
-
-from .setup import FlexConnectVendor
-
-__all__ = ["FlexConnectVendor"]

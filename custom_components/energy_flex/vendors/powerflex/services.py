@@ -1,4 +1,4 @@
-"""PowerFlex actions: `set_site_limit`, `set_target_peak_power`, `get_target_peak_power`.
+"""PowerFlex action handlers: `set_site_limit`, `set_target_peak_power`, `get_target_peak_power`.
 
 Each takes `device_id`: one device id, the site's (not a station's). Values are checked
 before anything is sent; a refused value writes nothing.
@@ -6,19 +6,12 @@ before anything is sent; a refused value writes nothing.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Final
 
-import probatio
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import (
-    HomeAssistant,
-    ServiceCall,
-    ServiceResponse,
-    SupportsResponse,
-    callback,
-)
+from homeassistant.core import ServiceCall, ServiceResponse
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 
 from ...const import (
@@ -35,21 +28,6 @@ from ...const import (
 )
 from ...coordinator import EnergyFlexConfigEntry
 from .control import PowerFlexSite
-
-_SITE = {probatio.Required(ATTR_DEVICE_ID): cv.string}
-SET_SITE_LIMIT_SCHEMA = probatio.Schema(
-    {
-        **_SITE,
-        probatio.Required(ATTR_MAX_LOAD): probatio.Coerce(float),
-        probatio.Required(ATTR_UNIT): probatio.In(["kW", "A"]),
-        probatio.Optional(ATTR_ENABLED, default=True): cv.boolean,
-        probatio.Optional(ATTR_DURATION): probatio.All(
-            cv.positive_time_period, probatio.Range(min=timedelta(seconds=1))
-        ),
-    }
-)
-SET_TARGET_PEAK_POWER_SCHEMA = probatio.Schema({**_SITE, probatio.Required(ATTR_MONTHS): dict})
-GET_TARGET_PEAK_POWER_SCHEMA = probatio.Schema(_SITE)
 
 
 def _site(call: ServiceCall) -> PowerFlexSite:
@@ -95,23 +73,8 @@ async def _async_get_target_peak_power(call: ServiceCall) -> ServiceResponse:
     return {"months": dict(months)}
 
 
-@callback
-def async_setup_powerflex_services(hass: HomeAssistant) -> None:
-    """Register the PowerFlex actions."""
-    hass.services.async_register(
-        DOMAIN, SERVICE_SET_SITE_LIMIT, _async_set_site_limit, SET_SITE_LIMIT_SCHEMA
-    )
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_SET_TARGET_PEAK_POWER,
-        _async_set_target_peak_power,
-        SET_TARGET_PEAK_POWER_SCHEMA,
-        supports_response=SupportsResponse.OPTIONAL,
-    )
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_GET_TARGET_PEAK_POWER,
-        _async_get_target_peak_power,
-        GET_TARGET_PEAK_POWER_SCHEMA,
-        supports_response=SupportsResponse.ONLY,
-    )
+HANDLERS: Final[Mapping[str, Callable[[ServiceCall], Awaitable[ServiceResponse]]]] = {
+    SERVICE_SET_SITE_LIMIT: _async_set_site_limit,
+    SERVICE_SET_TARGET_PEAK_POWER: _async_set_target_peak_power,
+    SERVICE_GET_TARGET_PEAK_POWER: _async_get_target_peak_power,
+}

@@ -1,5 +1,1 @@
 """sonnenBatterie over its local API v1 (`sonnen`)."""
-
-from .setup import SonnenVendor
-
-__all__ = ["SonnenVendor"]
