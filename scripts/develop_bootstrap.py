@@ -2,10 +2,12 @@
 
 Waits until Home Assistant answers, onboards it with the dev owner if that has not
 happened yet, logs in, and adds one Energy Flex entry per connection in the flow's
-vendor menu (FEMS REST, FEMS Modbus, sonnen, FlexConnect, PowerFlex), each pointed at its
-simulator, through the real config-flow API (the same calls the frontend makes): menu, then
-next_step_id, then the form. A connection that already has an entry is skipped, so this
-is safe to run again on an already prepared config directory. The PowerFlex site's options
+vendor menu (FEMS REST, FEMS Modbus, sonnen, FlexConnect, FENECON cloud, PowerFlex), each
+pointed at its simulator, through the real config-flow API (the same calls the frontend
+makes): menu, then next_step_id, then the form. A connection that already has an entry
+is skipped, so this is safe to run again on an already prepared config directory. The
+FENECON cloud entry is the simulator's owner login with both of its edges. The PowerFlex
+site's options
 (through the options-flow API) then point its real-time load at the FEMS REST entry's
 consumption power, so the simulated house load reaches the site's DCM; a site that has a
 source already keeps it.
@@ -66,6 +68,13 @@ DEFAULT_FLEXCONNECT_SKIS = (
 DEFAULT_POWERFLEX_SITE = 3
 DEFAULT_POWERFLEX_USERNAME = "demo"
 DEFAULT_POWERFLEX_PASSWORD = "demo-password"
+# The FEMS cloud simulator's defaults (simulators/fems_cloud: `default_edges`, `default_users`):
+# the owner's login sees both edges; fems1001 has a FixActivePower controller (control),
+# fems1002 none, and scripts/develop makes fems1002 drop off the cloud now and then.
+DEFAULT_FEMS_CLOUD_USERNAME = "owner@example.com"
+DEFAULT_FEMS_CLOUD_PASSWORD = "owner"
+DEFAULT_FEMS_CLOUD_EDGES = ("fems1001", "fems1002")
+FEMS_CLOUD_PATH = "/fems/rest/jsonrpc"
 # The demo's house load, pushed to the PowerFlex site as its real-time load (DESIGN §3.2
 # options): this connection's entity of this key, sent at most every 30 s.
 REAL_TIME_LOAD_CONNECTION = "fems_rest"
@@ -280,7 +289,13 @@ def _form_data(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             "url": f"http://{host}:{args.flexconnect_port}",
             "device_ids": list(args.flexconnect_ski or DEFAULT_FLEXCONNECT_SKIS),
         },
-        # Plain http: the integration allows it for loopback hosts only.
+        # Plain http (here and for PowerFlex): allowed for loopback hosts only.
+        "fems_cloud": {
+            "url": f"http://{host}:{args.fems_cloud_port}{FEMS_CLOUD_PATH}",
+            "username": args.fems_cloud_username,
+            "password": args.fems_cloud_password,
+            "edge_ids": list(args.fems_cloud_edge or DEFAULT_FEMS_CLOUD_EDGES),
+        },
         "powerflex": {
             "url": f"http://{host}:{args.powerflex_port}",
             "username": args.powerflex_username,
@@ -706,6 +721,15 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         metavar="SKI",
         help="a FlexConnect simulator battery (repeat; default: the simulator's two)",
+    )
+    parser.add_argument("--fems-cloud-port", type=int, default=18094)
+    parser.add_argument("--fems-cloud-username", default=DEFAULT_FEMS_CLOUD_USERNAME)
+    parser.add_argument("--fems-cloud-password", default=DEFAULT_FEMS_CLOUD_PASSWORD)
+    parser.add_argument(
+        "--fems-cloud-edge",
+        action="append",
+        metavar="EDGE_ID",
+        help="an edge of the FEMS cloud account (repeat; default: fems1001 and fems1002)",
     )
     parser.add_argument("--powerflex-port", type=int, default=18095)
     parser.add_argument("--powerflex-site", type=int, default=DEFAULT_POWERFLEX_SITE)

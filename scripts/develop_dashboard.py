@@ -7,8 +7,9 @@ translation key of DESIGN §3: `state_of_charge`, `grid_power`, ...), never by n
 
 Extension point: cards are picked per device by entity key from the tables below, so a
 device of a new connection gets its section as soon as its keys are listed here. A
-PowerFlex site (DESIGN §3.2) gets its charging power, the real-time load sent to its DCM
-and the DCM controls; each of its stations a section of its own.
+FENECON cloud edge (DESIGN §3.1) is a FEMS with its cloud connection on top. A PowerFlex
+site (DESIGN §3.2) gets its charging power, the real-time load sent to its DCM and the DCM
+controls; each of its stations a section of its own.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ CORE_CARD_TYPES = frozenset({"heading", "gauge", "tile", "history-graph", "entit
 # Entity key -> what each kind of card shows; the order is the order on the dashboard.
 GAUGE_KEYS = ("state_of_charge",)
 TILE_KEYS = (
+    # FENECON cloud (DESIGN §3.1): whether the edge is connected; offline, its values are
+    # unavailable and this says why.
+    "edge_online",
     "battery_power",
     "grid_power",
     "production_power",

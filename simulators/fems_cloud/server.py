@@ -13,6 +13,8 @@ One aiohttp app answers `POST /fems/rest/jsonrpc` (and the plain B2B path `/json
   B2B code), or edge errors inside `result.payload.error`.
 - `faults` (latency, HTTP errors, drops, malformed bodies), a request counter, a per-method
   call counter, a request log (method and params, never headers) and a write log.
+- `cycle_offline`: edges that drop off the backend and come back on a period of the
+  simulator's clock (a flaky internet connection), decided at each request.
 """
 
 from __future__ import annotations
@@ -141,6 +143,19 @@ def default_edges(
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class OfflineCycle:
+    """Edges that are offline for `period_s`, then online for `period_s`, and so on."""
+
+    edge_ids: frozenset[str]
+    period_s: float
+    started_s: float
+
+    def online_at(self, now: float) -> bool:
+        """Offline in the first period from `started_s`, online in the second, ..."""
+        return int((now - self.started_s) // self.period_s) % 2 == 1
+
+
 class FemsCloudSimulator(SimulatorLifecycle):
     """The FEMS cloud's JSON-RPC API over simulated edges and accounts."""
 
@@ -178,6 +193,7 @@ class FemsCloudSimulator(SimulatorLifecycle):
         self.port = 0
         self._clock = clock
         self._recent: dict[str, deque[float]] = {}
+        self._offline_cycle: OfflineCycle | None = None
 
     # --- public state -----------------------------------------------------------------
 
@@ -188,8 +204,32 @@ class FemsCloudSimulator(SimulatorLifecycle):
         return f"http://{host}:{self.port}{JSONRPC_PATH}"
 
     def set_online(self, edge_id: str, online: bool) -> None:
-        """Connect or disconnect an edge; its cached values freeze while it is offline."""
+        """Connect or disconnect an edge; its cached values freeze while it is offline.
+
+        An edge in the offline cycle follows the cycle again at the next request.
+        """
         self.edges[edge_id].online = online
+
+    def cycle_offline(self, edge_ids: Iterable[str], period_s: float) -> None:
+        """Take the edges offline now; they come back after `period_s`, drop off again
+        after another `period_s`, and so on (on the simulator's clock)."""
+        ids = frozenset(edge_ids)
+        if unknown := ids - self.edges.keys():
+            raise ValueError(f"unknown edge ids {sorted(unknown)}")
+        if not period_s > 0:
+            raise ValueError("the period must be positive")
+        self._offline_cycle = OfflineCycle(ids, period_s, self._clock())
+        self._follow_offline_cycle()
+
+    def _follow_offline_cycle(self) -> None:
+        cycle = self._offline_cycle
+        if cycle is None:
+            return
+        online = cycle.online_at(self._clock())
+        for edge_id in cycle.edge_ids:
+            edge = self.edges[edge_id]
+            if edge.online != online:
+                edge.online = online
 
     def reset_counters(self) -> None:
         """Forget requests, calls and the request log (not the write log)."""
@@ -213,6 +253,7 @@ class FemsCloudSimulator(SimulatorLifecycle):
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
+        self._follow_offline_cycle()
         exchange = _Exchange()
         user = self._authenticate(request)
         if user is None:
@@ -536,6 +577,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # also NaN
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fems-cloud-port",
@@ -554,9 +602,16 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--fems-cloud-offline",
-        default="",
         metavar="IDS",
         help="comma-separated edge ids that start offline (default: none)",
+    )
+    parser.add_argument(
+        "--fems-cloud-offline-cycle",
+        type=_non_negative,
+        default=0.0,
+        metavar="SECONDS",
+        help="the --fems-cloud-offline edges come back online after SECONDS, drop off again "
+        "after another SECONDS, and so on; 0: they stay offline (default: %(default)s)",
     )
     parser.add_argument(
         "--fems-cloud-error-shape",
@@ -569,17 +624,24 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 async def _launch(args: argparse.Namespace) -> RunningSimulator:
     edges = default_edges(args.fems_cloud_edges)
-    offline = {edge_id.strip() for edge_id in args.fems_cloud_offline.split(",") if edge_id.strip()}
+    listed = args.fems_cloud_offline or ""
+    offline = {edge_id.strip() for edge_id in listed.split(",") if edge_id.strip()}
     unknown = offline - {edge.edge_id for edge in edges}
     if unknown:
         raise SystemExit(f"--fems-cloud-offline: unknown edge ids {sorted(unknown)}")
+    cycle_s: float = args.fems_cloud_offline_cycle
+    if cycle_s and not offline:
+        raise SystemExit("--fems-cloud-offline-cycle needs edges in --fems-cloud-offline")
     for edge in edges:
         edge.online = edge.edge_id not in offline
     simulator = FemsCloudSimulator(edges=edges, error_shape=ErrorShape(args.fems_cloud_error_shape))
+    if cycle_s:
+        simulator.cycle_offline(offline, cycle_s)
     await simulator.start(args.host, args.fems_cloud_port)
+    offline_text = f" offline ({cycle_s:g} s off, {cycle_s:g} s on, ...)" if cycle_s else " offline"
     edge_text = ", ".join(
         f"{edge.edge_id}{' (FixActivePower)' if edge.fix_active_power_id else ''}"
-        f"{'' if edge.online else ' offline'}"
+        f"{'' if edge.online else offline_text}"
         for edge in simulator.edges.values()
     )
     logins = " ".join(f"{user.username}:{user.password}" for user in simulator.users.values())

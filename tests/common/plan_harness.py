@@ -6,6 +6,8 @@ entry for it, and tells the tests what they need in one shape for every connecti
 entity ids, what the battery shows, and every command the device received in Home
 Assistant's sign. The simulators run on Home Assistant's clock, so `freezer` moves the
 battery too: a setpoint held for an hour moves the state of charge by an hour's energy.
+The FENECON cloud's battery is one edge with a FixActivePower controller, polled at the
+cloud's default interval (60 s), which is what `one_poll` waits for.
 """
 
 from __future__ import annotations
@@ -25,24 +27,32 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.energy_flex.const import DOMAIN
 from simulators.battery import BatteryModel, FixedProfile
+from simulators.fems_cloud import FIX_ACTIVE_POWER_ID, FemsCloudSimulator, SimulatedEdge
 from simulators.fems_modbus import FemsModbusSimulator
 from simulators.fems_rest import FemsRestSimulator
 from simulators.flexconnect import FlexConnectSimulator
 from simulators.flexconnect.battery import ControlMode
 from simulators.sonnen import SonnenSimulator
 
+from ..fems_cloud.conftest import EDGE_A as CLOUD_EDGE
+from ..fems_cloud.conftest import ha_now, make_users
+from ..fems_cloud.conftest import setup_entry as setup_cloud_entry
 from ..fems_modbus.conftest import setup_entry as setup_modbus_entry
 from ..fems_rest.conftest import HOSTNAME, READ_PASSWORD, WRITE_PASSWORD, setup_fems_entry
 from ..flexconnect.conftest import SKI_A
 from ..flexconnect.conftest import setup_entry as setup_flexconnect_entry
 from ..sonnen.conftest import setup_sonnen_entry
 
-CONNECTIONS: Final = ("fems_rest", "fems_modbus", "sonnen", "flexconnect")
+CONNECTIONS: Final = ("fems_rest", "fems_modbus", "sonnen", "flexconnect", "fems_cloud")
 CAPACITY_WH: Final = 10_000.0
 # sonnen's USOC reads 0 % at 5 % RSOC (the simulator's bottom reserve): the USOC span is 95 %.
 _SONNEN_USOC_ZERO: Final = 5.0
 # FlexConnect commands arrive this long after they were sent (the conftest's latency).
 FLEXCONNECT_LATENCY: Final = timedelta(seconds=30)
+# Long enough for a poll of the local connections (and for a FlexConnect command to arrive).
+LOCAL_POLL: Final = FLEXCONNECT_LATENCY + timedelta(seconds=1)
+# The FENECON cloud polls every 60 s by default (DEFAULT_CLOUD_SCAN_INTERVAL), kept here.
+CLOUD_POLL: Final = timedelta(seconds=61)
 
 
 def ha_clock() -> float:
@@ -69,6 +79,8 @@ class PlanHarness:
     tolerance_ratio: float = 0.0
     # Raises the state of charge the battery shows to this percent.
     show_soc: Callable[[float], None] = lambda percent: None
+    # Time enough for the next poll to have run (and a FlexConnect command to arrive).
+    one_poll: timedelta = LOCAL_POLL
 
     def entity(self, platform: str, key: str) -> str:
         """An entity id of the battery, by its key."""
@@ -147,6 +159,24 @@ def _fems_commands(simulator: FemsRestSimulator | FemsModbusSimulator) -> list[f
         None if record.value is None else float(record.value)  # type: ignore[arg-type]
         for record in simulator.writes.for_channel("ess0/SetActivePowerEquals")
     ]
+
+
+def _cloud_commands(simulator: FemsCloudSimulator) -> list[float | None]:
+    """The edge's FixActivePower writes: MANUAL_ON with `power` (FEMS sign = Home
+    Assistant's, + discharge) is a command, MANUAL_OFF the release."""
+    commands: list[float | None] = []
+    switched_on = False
+    prefix = f"{CLOUD_EDGE}/{FIX_ACTIVE_POWER_ID}/"
+    for record in simulator.writes.records:
+        name = record.channel.removeprefix(prefix)
+        if name == "mode":
+            switched_on = record.value == "MANUAL_ON"
+            if record.value == "MANUAL_OFF":
+                commands.append(None)
+        elif name == "power" and switched_on:
+            commands.append(float(record.value))  # type: ignore[arg-type]
+            switched_on = False
+    return commands
 
 
 def _sonnen_commands(simulator: SonnenSimulator) -> list[float | None]:
@@ -243,6 +273,28 @@ async def open_harness(
                 show_soc=lambda usoc: _set_soc(
                     battery, _SONNEN_USOC_ZERO + usoc * (100 - _SONNEN_USOC_ZERO) / 100
                 ),
+            )
+            await hass.config_entries.async_unload(entry.entry_id)
+    elif connection == "fems_cloud":
+        # One edge with a FixActivePower controller, seen by its owner's login.
+        edge = SimulatedEdge(
+            CLOUD_EDGE, battery=battery, fix_active_power=True, clock=ha_clock, wall_clock=ha_now
+        )
+        cloud = FemsCloudSimulator(
+            edges=[edge], users=make_users([CLOUD_EDGE]), clock=ha_clock, wall_clock=ha_now
+        )
+        async with cloud:
+            entry = await setup_cloud_entry(hass, cloud, (CLOUD_EDGE,))
+            yield PlanHarness(
+                connection,
+                cloud,
+                battery,
+                entry,
+                f"fems_{CLOUD_EDGE}",
+                lambda: _cloud_commands(cloud),
+                usable_wh=CAPACITY_WH,
+                show_soc=lambda percent: _set_soc(battery, percent),
+                one_poll=CLOUD_POLL,
             )
             await hass.config_entries.async_unload(entry.entry_id)
     else:

@@ -1,7 +1,7 @@
 """`reach_state_of_charge` on every connection, over real sockets, on a moving clock.
 
-Each test runs once per connection (FEMS REST, FEMS Modbus, sonnen, FlexConnect): the
-direction is pinned (target above: a negative setpoint, charge; below: positive,
+Each test runs once per connection (FEMS REST, FEMS Modbus, sonnen, FlexConnect, FENECON
+cloud): the direction is pinned (target above: a negative setpoint, charge; below: positive,
 discharge), the power is Δ% × usable capacity ÷ time left (whole watts; sonnen within
 3.5 %, since its capacity is derived from whole-percent readings), re-planned as a lossy
 battery lags, released at the target and at the deadline, across a restart, refused
@@ -28,7 +28,6 @@ from custom_components.energy_flex.const import DOMAIN
 
 from .plan_harness import (
     CONNECTIONS,
-    FLEXCONNECT_LATENCY,
     PlanHarness,
     advance,
     number,
@@ -37,9 +36,6 @@ from .plan_harness import (
     state,
     tick,
 )
-
-# Long enough for a poll of every connection, and for a FlexConnect command to arrive.
-ONE_POLL = FLEXCONNECT_LATENCY + timedelta(seconds=1)
 
 
 @pytest.fixture(params=CONNECTIONS)
@@ -81,9 +77,9 @@ def stored_control(hass_storage: dict[str, Any], harness: PlanHarness) -> dict[s
     return data
 
 
-async def settle(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+async def settle(hass: HomeAssistant, freezer: FrozenDateTimeFactory, harness: PlanHarness) -> None:
     """One poll later (a FlexConnect command has arrived by then)."""
-    await tick(hass, freezer, ONE_POLL)
+    await tick(hass, freezer, harness.one_poll)
 
 
 # --- direction and power ------------------------------------------------------------------
@@ -135,7 +131,7 @@ async def test_direction_and_the_planned_power(
             "reachable": True,
         }
     }
-    await settle(hass, freezer)
+    await settle(hass, freezer, harness)
     assert harness.battery.setpoint_w == command  # the battery does what was planned
 
 
@@ -175,15 +171,15 @@ async def test_released_at_the_first_poll_that_shows_the_target(
 ) -> None:
     """Reached early (here: more sun than expected): control goes back to the battery."""
     await reach(hass, harness, 80, dt_util.utcnow() + timedelta(hours=3))
-    await settle(hass, freezer)
+    await settle(hass, freezer, harness)
     harness.show_soc(80)
-    await settle(hass, freezer)
+    await settle(hass, freezer, harness)
     assert harness.commands()[-1] is None
     assert plan_state(hass, harness) == "idle"
     assert state(hass, harness.plan_sensor).attributes.get("target") is None
     assert active(hass, harness) == STATE_OFF
     assert number(hass, harness.setpoint) is None
-    await settle(hass, freezer)
+    await settle(hass, freezer, harness)
     assert harness.battery.setpoint_w is None  # back on its own logic
     released = len(harness.received())
     await advance(hass, freezer, timedelta(minutes=10))
@@ -241,14 +237,14 @@ async def test_a_restart_resumes_the_plan_until_the_target(
     assert plan.attributes["deadline"] == deadline.isoformat()
     assert harness.commands()[-1] is not None  # charging again
     # An hour of the three passed, half of it without charging: more power now.
-    await settle(hass, freezer)
+    await settle(hass, freezer, harness)
     shown = soc(hass, harness)
     harness.assert_power(
         state(hass, harness.plan_sensor).attributes["planned_power"],
         harness.expected_power(80, shown, deadline),
     )
     harness.show_soc(80)
-    await settle(hass, freezer)
+    await settle(hass, freezer, harness)
     assert plan_state(hass, harness) == "idle"
     assert harness.commands()[-1] is None
     assert stored_control(hass_storage, harness) == {}

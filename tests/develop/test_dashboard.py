@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 import yaml
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import STATE_OFF
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
@@ -165,6 +167,44 @@ async def test_a_powerflex_site_and_its_stations_get_sections(
     assert sent.state == str(round(float(house_load.state) / 1000))
 
 
+async def test_the_cloud_edges_get_sections_with_their_connection(
+    lovelace: None, hass: HomeAssistant, fems_cloud_entry: ConfigEntry, ws: HassWebSocket
+) -> None:
+    """A FEMS through the cloud: a FEMS section with its cloud connection; control where
+    the edge has a FixActivePower controller (fems1001), none where it has not."""
+    config = await ensure_dashboard(ws, await fetch_devices(ws))
+
+    with_control, without_control = sections(config)
+    for section, edge in ((with_control, "fems1001"), (without_control, "fems1002")):
+        heading, gauge, connection, *rest = section["cards"]
+        assert heading["heading"] == f"FEMS {edge}"
+        assert gauge["entity"] == f"sensor.fems_{edge}_state_of_charge"
+        assert connection == {
+            "type": "tile",
+            "entity": f"binary_sensor.fems_{edge}_cloud_connection",
+        }
+        assert [card.get("entity") for card in rest[:4]] == [
+            f"sensor.fems_{edge}_{key}"
+            for key in ("battery_power", "grid_power", "production_power", "consumption_power")
+        ]
+    assert with_control["cards"][-1] == {
+        "type": "entities",
+        "title": "Control",
+        "entities": [
+            {"entity": "number.fems_fems1001_battery_power_setpoint"},
+            {"entity": "binary_sensor.fems_fems1001_control_active"},
+            {"entity": "button.fems_fems1001_release_control"},
+        ],
+    }
+    assert "Control" not in [card.get("title") for card in without_control["cards"]]
+    # fems1002 starts offline: its cards are there, its values unavailable until it is back.
+    offline = hass.states.get("binary_sensor.fems_fems1002_cloud_connection")
+    assert offline is not None
+    assert offline.state == STATE_OFF
+    for entity_id in entity_ids(config):
+        assert hass.states.get(entity_id) is not None, entity_id
+
+
 def test_devices_without_known_keys_get_no_section() -> None:
     """A device whose entities have no key in the tables is left out, not an empty box."""
     config = build_dashboard([])
@@ -172,29 +212,38 @@ def test_devices_without_known_keys_get_no_section() -> None:
 
 
 async def test_docs_dashboard_matches_the_demo(
-    lovelace: None, hass: HomeAssistant, powerflex_entry: MockConfigEntry, ws: HassWebSocket
+    lovelace: None,
+    hass: HomeAssistant,
+    powerflex_entry: MockConfigEntry,
+    fems_cloud_entry: ConfigEntry,
+    ws: HassWebSocket,
 ) -> None:
-    """docs/dashboard.yaml: core cards only, accepted by HA, FEMS and PowerFlex as built.
+    """docs/dashboard.yaml: core cards only, accepted by HA, FEMS, PowerFlex and the
+    FENECON cloud as built.
 
-    The FEMS REST and PowerFlex entries here have the demo's hostname, site and titles,
-    so their entity ids are the demo's: when entity names change, this fails until
-    docs/dashboard.yaml is regenerated (scripts/develop writes .develop/dashboard.yaml).
+    The FEMS REST, PowerFlex and cloud entries here have the demo's hostname, site, edges
+    and titles, so their entity ids are the demo's: when entity names change, this fails
+    until docs/dashboard.yaml is regenerated (scripts/develop writes
+    .develop/dashboard.yaml).
     """
     documented = yaml.safe_load(DOCS_DASHBOARD.read_text())
     assert card_types(documented) <= CORE_CARD_TYPES
     built = build_dashboard(await fetch_devices(ws))
-    # FEMS, the PowerFlex site and its three stations (the demo has a fourth).
-    assert len(sections(built)) == 5
+    # FEMS, the PowerFlex site and its three stations (the demo has a fourth), the two
+    # cloud edges.
+    assert len(sections(built)) == 7
     for section in sections(built):
         assert section in sections(documented), section["cards"][0]["heading"]
-    # The demo's ten devices: two FEMS, two FlexConnect batteries, one sonnenBatterie,
-    # the PowerFlex site and its four stations.
+    # The demo's twelve devices: two FEMS, two FlexConnect batteries, one sonnenBatterie,
+    # the PowerFlex site and its four stations, the two FEMS of the cloud account.
     headings = [section["cards"][0]["heading"] for section in sections(documented)]
-    assert len(headings) == 10
+    assert len(headings) == 12
     assert headings[0] == "FEMS fems12345"
     assert headings[5:] == [
         "PowerFlex site 3",
         *(f"PowerFlex site 3 station {acs_id}" for acs_id in (1, 2, 3, 4)),
+        "FEMS fems1001",
+        "FEMS fems1002",
     ]
     assert entity_ids(documented) >= FEMS_ENTITIES
     await ws.call("lovelace/dashboards/create", url_path="pasted-board", title="Pasted")

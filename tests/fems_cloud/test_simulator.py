@@ -287,6 +287,52 @@ async def test_values_freeze_while_offline_and_move_again_online(
     assert charged - frozen["result"][EDGE_A]["_sum/EssDcChargeEnergy"] == 500
 
 
+async def test_offline_cycle_takes_edges_off_and_brings_them_back(
+    session: aiohttp.ClientSession, cloud: FemsCloudSimulator, clock: FakeClock
+) -> None:
+    """Offline for a period, online for the next, offline again: as the clock moves."""
+    status_params = {"edgeIds": [EDGE_A, EDGE_B]}
+    values_params = {"ids": [EDGE_B], "channels": ["_sum/EssSoc"]}
+    cloud.cycle_offline([EDGE_B], 300)
+
+    async def online() -> dict[str, bool]:
+        _, answer = await rpc(session, cloud, "getEdgesStatus", status_params)
+        return {edge_id: value["online"] for edge_id, value in answer["result"].items()}
+
+    assert await online() == {EDGE_A: True, EDGE_B: False}
+    _, frozen = await rpc(session, cloud, "getEdgesChannelsValues", values_params)
+    clock.advance(299)
+    assert await online() == {EDGE_A: True, EDGE_B: False}
+    _, still = await rpc(session, cloud, "getEdgesChannelsValues", values_params)
+    assert still["result"] == frozen["result"]  # the backend's stale cache
+    # An offline edge takes no configuration change.
+    status, answer = await edge_rpc(
+        session, cloud, EDGE_B, "deleteComponentConfig", {"componentId": "ctrlBalancing0"}
+    )
+    assert status == 400
+    assert f"Edge [{EDGE_B}] is not connected" in answer["error"]["message"]
+
+    clock.advance(1)
+    assert await online() == {EDGE_A: True, EDGE_B: True}
+    clock.advance(1800)  # 1 kW of surplus charges the battery while online: values move
+    assert await online() == {EDGE_A: True, EDGE_B: True}  # 2100 s: the 8th period, online
+    _, fresh = await rpc(session, cloud, "getEdgesChannelsValues", values_params)
+    assert fresh["result"][EDGE_B]["_sum/EssSoc"] > frozen["result"][EDGE_B]["_sum/EssSoc"]
+    clock.advance(300)
+    assert await online() == {EDGE_A: True, EDGE_B: False}
+    clock.advance(300)
+    assert await online() == {EDGE_A: True, EDGE_B: True}
+
+
+def test_offline_cycle_checks_its_edges_and_period(cloud: FemsCloudSimulator) -> None:
+    with pytest.raises(ValueError, match="unknown edge ids"):
+        cloud.cycle_offline(["fems7777"], 60)
+    for period in (0, -1, float("nan")):
+        with pytest.raises(ValueError, match="period must be positive"):
+            cloud.cycle_offline([EDGE_B], period)
+    assert cloud.edges[EDGE_B].online  # nothing changed
+
+
 # --- edgeRpc, error shapes --------------------------------------------------------------------
 
 
@@ -794,6 +840,7 @@ def test_cli_flags_have_help_with_defaults() -> None:
         "--fems-cloud-port",
         "--fems-cloud-edges",
         "--fems-cloud-offline",
+        "--fems-cloud-offline-cycle",
         "--fems-cloud-error-shape",
     }
     for action in flags.values():
@@ -802,6 +849,9 @@ def test_cli_flags_have_help_with_defaults() -> None:
     assert CLI.name == "fems_cloud"
     with pytest.raises(SystemExit):
         parser.parse_args(["--fems-cloud-edges", "0"])
+    for cycle in ("-1", "nan"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--fems-cloud-offline-cycle", cycle])
 
 
 async def test_cli_launches_and_stops(session: aiohttp.ClientSession) -> None:
@@ -834,6 +884,42 @@ async def test_cli_launches_and_stops(session: aiohttp.ClientSession) -> None:
     bad = parser.parse_args(["--fems-cloud-port", "0", "--fems-cloud-offline", "fems7777"])
     with pytest.raises(SystemExit):
         await CLI.launch(bad)
+    no_edges = parser.parse_args(["--fems-cloud-port", "0", "--fems-cloud-offline-cycle", "60"])
+    with pytest.raises(SystemExit, match="needs edges in --fems-cloud-offline"):
+        await CLI.launch(no_edges)
+
+
+async def test_cli_offline_cycle(session: aiohttp.ClientSession) -> None:
+    """`--fems-cloud-offline-cycle`: the listed edge starts offline and says it cycles."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    CLI.add_arguments(parser)
+    args = parser.parse_args(
+        [
+            "--fems-cloud-port",
+            "0",
+            "--fems-cloud-offline",
+            "fems1002",
+            "--fems-cloud-offline-cycle",
+            "3600",
+        ]
+    )
+    running = await CLI.launch(args)
+    try:
+        assert "fems1002 offline (3600 s off, 3600 s on, ...)" in running.summary
+        url = running.summary.split()[2]
+        status, _, answer = await post(
+            session,
+            url,
+            {"method": "getEdgesStatus", "params": {"edgeIds": ["fems1001", "fems1002"]}},
+            {"Authorization": "Basic " + base64.b64encode(b"owner@example.com:owner").decode()},
+        )
+        assert (status, answer["result"]) == (
+            200,
+            {"fems1001": {"online": True}, "fems1002": {"online": False}},
+        )
+    finally:
+        await running.stop()
 
 
 def test_default_wall_clock_is_now() -> None:

@@ -93,3 +93,6 @@ async def test_help_names_every_connection_and_default() -> None:
         "(default: 8094)",
     ):
         assert default in text
+    # A flag without a default says "none" once, never an empty "(default: )".
+    assert "(default: )" not in text
+    assert "edge ids that start offline (default: none) --fems-cloud-offline-cycle" in text

@@ -26,12 +26,8 @@ _CHANNEL_BY_KIND = {
 }
 
 
-def allowed_power_range(
-    data: FemsSnapshot | None, kind: SetpointKind
-) -> tuple[float, float] | None:
+def allowed_power_range(data: FemsSnapshot, kind: SetpointKind) -> tuple[float, float] | None:
     """What the ESS allows for `kind` now, from its AllowedCharge/DischargePower."""
-    if data is None:
-        return None
     # A limit that cannot be true would let any setpoint through: then none is known.
     allowed_charge, allowed_discharge = (
         plausible(ValueKind.BATTERY_POWER, power, rated_power_w=data.max_apparent_power)
@@ -75,7 +71,11 @@ class FemsControlAdapter:
         return self._keepalive_interval
 
     def allowed_range(self, kind: SetpointKind) -> tuple[float, float] | None:
-        """The ESS's allowed charge (negative) and discharge power from the last poll."""
+        """The ESS's allowed charge (negative) and discharge power from the last poll.
+
+        There always is one: control is built after the entry's first refresh succeeded,
+        and a coordinator keeps its last data through failed polls.
+        """
         return allowed_power_range(self._coordinator.data, kind)
 
     def blocked_reason(self, kind: SetpointKind) -> str | None:
