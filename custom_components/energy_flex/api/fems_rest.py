@@ -167,6 +167,10 @@ class FemsRestClient:
         auth = _basic_auth(self._endpoint.write_password)
         status, body = await self._request("POST", url, auth, payload)
         if status == 200:
+            # The API acknowledges with a JSON object (`{}`). Anything else at 200, such
+            # as the web interface's page on a wrong port, did not take the value.
+            if not _is_json_object(body):
+                raise ApiResponseError("the write was not answered by the FEMS REST API")
             return
         await self._raise_for_write_failure(status, body, auth)
 
@@ -258,6 +262,13 @@ def _jsonrpc_error_code(body: bytes) -> int | None:
     error = decoded.get("error") if isinstance(decoded, dict) else None
     code = error.get("code") if isinstance(error, dict) else None
     return code if isinstance(code, int) and not isinstance(code, bool) else None
+
+
+def _is_json_object(body: bytes) -> bool:
+    try:
+        return isinstance(parse_json(body), dict)
+    except ValueError:
+        return False
 
 
 def _basic_auth(password: str) -> str:

@@ -97,6 +97,9 @@ class FemsRestVendor(Vendor):
                 await client.async_check_write_access()
             except ApiWriteRejectedError as err:
                 raise FlowError(_FLOW_ERROR_BY_REASON[err.reason]) from err
+            except ApiResponseError as err:
+                # The write port answers, but not as the API does (often the web UI's).
+                raise FlowError("fems_rest_write_not_recognised") from err
         if snapshot.hostname:
             return IdentifiedDevice(
                 snapshot.hostname, entry_title(f"FEMS {snapshot.hostname}", CONNECTION_LABEL)
