@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any, cast
 
 import probatio
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -38,9 +37,9 @@ from .const import (
     SERVICE_SET_BATTERY_POWER,
 )
 from .control import SetpointController, SetpointKind
-from .coordinator import EnergyFlexConfigEntry
 from .device import EnergyFlexDevice
 from .planner import SocPlanner, resolve_deadline
+from .targets import loaded_entry
 from .vendors.fems_cloud.actions import ACTIONS as FEMS_CLOUD_ACTIONS
 from .vendors.powerflex.actions import ACTIONS as POWERFLEX_ACTIONS
 
@@ -80,21 +79,13 @@ def _targeted_devices(hass: HomeAssistant, call: ServiceCall) -> list[tuple[str,
         device = device_registry.async_get(device_id)
         if device is None:
             continue
-        for entry_id in device.config_entries:
-            entry: EnergyFlexConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
-            if entry is None or entry.domain != DOMAIN:
-                continue
-            if entry.state is not ConfigEntryState.LOADED:
-                raise ServiceValidationError(
-                    translation_domain=DOMAIN,
-                    translation_key="entry_not_loaded",
-                    translation_placeholders={"title": entry.title},
-                )
-            targeted.extend(
-                (device_id, handle)
-                for handle in entry.runtime_data.devices
-                if (DOMAIN, handle.identity) in device.identifiers
-            )
+        if (entry := loaded_entry(hass, device)) is None:
+            continue
+        targeted.extend(
+            (device_id, handle)
+            for handle in entry.runtime_data.devices
+            if (DOMAIN, handle.identity) in device.identifiers
+        )
     return targeted
 
 

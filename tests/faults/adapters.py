@@ -258,7 +258,7 @@ class FemsRestAdapter(ConnectionAdapter):
         self.sim.all_undefined = True
 
     def all_values_missing(self) -> None:
-        self.sim.faults.patch_json = lambda _body: []
+        self.sim.faults.patch_json = lambda body: body if _is_write_ack(body) else []
 
     def clear(self) -> None:
         self.sim.faults.reset()
@@ -276,8 +276,15 @@ class FemsRestAdapter(ConnectionAdapter):
         return self.sim.faults
 
 
+def _is_write_ack(body: JsonValue) -> bool:
+    """The write API's `{}`: value faults are about what the device reads out."""
+    return body == {}
+
+
 def _without_channel(address: str) -> Callable[[JsonValue], JsonValue]:
     def patch(body: JsonValue) -> JsonValue:
+        if _is_write_ack(body):
+            return body
         items = body if isinstance(body, list) else [body]
         return [
             item

@@ -26,6 +26,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -681,3 +682,20 @@ async def test_release_left_over_by_an_earlier_run_is_finished_at_start(
     await hass.async_block_till_done()
     assert writes(fems) == [None]
     assert hass.states.get(ACTIVE).state == STATE_OFF  # type: ignore[union-attr]
+
+
+async def test_a_command_to_an_unloaded_entry_is_refused(
+    hass: HomeAssistant, fems: FemsRestSimulator
+) -> None:
+    """Targeting the device of an unloaded entry: a translated refusal, nothing sent."""
+    entry = await setup_fems_entry(hass, fems)
+    await hass.config_entries.async_unload(entry.entry_id)
+    released = len(fems.writes.records)  # unloading released the setpoint
+    device = next(iter(dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)))
+    with pytest.raises(ServiceValidationError) as excinfo:
+        await hass.services.async_call(
+            DOMAIN, "set_battery_power", {"device_id": device.id, "power": -1000}, blocking=True
+        )
+    assert excinfo.value.translation_key == "entry_not_loaded"
+    assert excinfo.value.translation_placeholders == {"title": entry.title}
+    assert len(fems.writes.records) == released

@@ -23,7 +23,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Final, cast
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
@@ -37,7 +36,6 @@ from ...api.fems_cloud import (
     ResolutionUnit,
 )
 from ...const import (
-    CONF_CONNECTION,
     CONNECTION_FEMS_CLOUD,
     DOMAIN,
     SERVICE_CREATE_COMPONENT,
@@ -50,6 +48,7 @@ from ...const import (
     SERVICE_UPDATE_COMPONENT,
 )
 from ...coordinator import EnergyFlexConfigEntry
+from ...targets import loaded_entry
 from .actions import (
     ATTR_CHANNEL_ID,
     ATTR_CHANNELS,
@@ -121,20 +120,15 @@ def _target(call: ServiceCall) -> _Target:
     """The loaded FEMS cloud entry and edge of the call's `device_id`."""
     hass = call.hass
     device = dr.async_get(hass).async_get(call.data[ATTR_DEVICE_ID])
-    if device is not None:
-        for entry_id in device.config_entries:
-            entry: EnergyFlexConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
-            if entry is None or entry.domain != DOMAIN:
-                continue
-            if entry.data.get(CONF_CONNECTION) != CONNECTION_FEMS_CLOUD:
-                continue
-            if entry.state is not ConfigEntryState.LOADED:
-                raise _invalid("entry_not_loaded", title=entry.title)
-            # A loaded fems_cloud entry always carries its cloud data.
-            cloud = cast(FemsCloudEntryData, entry.runtime_data.vendor_data)
-            for edge_id in cloud.edge_ids:
-                if (DOMAIN, edge_id) in device.identifiers:
-                    return _Target(entry, cloud, edge_id)
+    if (
+        device is not None
+        and (entry := loaded_entry(hass, device, CONNECTION_FEMS_CLOUD)) is not None
+    ):
+        # A loaded fems_cloud entry always carries its cloud data.
+        cloud = cast(FemsCloudEntryData, entry.runtime_data.vendor_data)
+        for edge_id in cloud.edge_ids:
+            if (DOMAIN, edge_id) in device.identifiers:
+                return _Target(entry, cloud, edge_id)
     raise _invalid("not_a_fems_cloud_edge")
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Final
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import ServiceCall, ServiceResponse
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
@@ -21,12 +20,13 @@ from ...const import (
     ATTR_MAX_LOAD,
     ATTR_MONTHS,
     ATTR_UNIT,
+    CONNECTION_POWERFLEX,
     DOMAIN,
     SERVICE_GET_TARGET_PEAK_POWER,
     SERVICE_SET_SITE_LIMIT,
     SERVICE_SET_TARGET_PEAK_POWER,
 )
-from ...coordinator import EnergyFlexConfigEntry
+from ...targets import loaded_entry
 from .control import PowerFlexSite
 
 
@@ -34,22 +34,12 @@ def _site(call: ServiceCall) -> PowerFlexSite:
     """The loaded PowerFlex site whose device the call names."""
     hass = call.hass
     device = dr.async_get(hass).async_get(call.data[ATTR_DEVICE_ID])
-    for entry_id in device.config_entries if device else ():
-        entry: EnergyFlexConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
-        if entry is None or entry.domain != DOMAIN:
-            continue
-        if entry.state is not ConfigEntryState.LOADED:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="entry_not_loaded",
-                translation_placeholders={"title": entry.title},
-            )
+    if (
+        device is not None
+        and (entry := loaded_entry(hass, device, CONNECTION_POWERFLEX)) is not None
+    ):
         site = entry.runtime_data.vendor_data
-        if (
-            isinstance(site, PowerFlexSite)
-            and device
-            and (DOMAIN, site.identity) in device.identifiers
-        ):
+        if isinstance(site, PowerFlexSite) and (DOMAIN, site.identity) in device.identifiers:
             return site
     raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_a_powerflex_site")
 
