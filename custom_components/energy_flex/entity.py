@@ -77,6 +77,8 @@ class EnergyFlexEntity(CoordinatorEntity[EnergyFlexCoordinator[Any]]):
         # What `_shown()` gave at the last write (None: never written). Set here, not at
         # the first write: a late attribute costs every entity a full instance dict.
         self._written: object = None
+        # What `_shown()` gave for the write under way, so it is computed once per poll.
+        self._shown_for_write: object = None
 
     @property
     def device_data(self) -> Any:
@@ -110,14 +112,19 @@ class EnergyFlexEntity(CoordinatorEntity[EnergyFlexCoordinator[Any]]):
     @callback
     def _async_write_ha_state(self) -> None:
         """Every write (ours or Home Assistant's own) remembers what it wrote."""
-        self._written = self._shown()
+        shown = self._shown_for_write
+        self._written = self._shown() if shown is None else shown
         super()._async_write_ha_state()
 
     @callback
     def _handle_coordinator_update(self) -> None:
         """Write the new poll's state unless the entity would show the same as before."""
-        if self._shown() != self._written:
-            self.async_write_ha_state()
+        if (shown := self._shown()) != self._written:
+            self._shown_for_write = shown
+            try:
+                self.async_write_ha_state()
+            finally:
+                self._shown_for_write = None
 
 
 class EnergyFlexControlEntity(EnergyFlexEntity):
