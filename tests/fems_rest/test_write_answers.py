@@ -31,9 +31,10 @@ ACTIVE = "binary_sensor.fems_fems12345_control_active"
 
 
 class WebInterface:
-    """Answers every request with the web interface's page and HTTP 200; counts them."""
+    """Answers every request with `body` (the web page by default) and HTTP 200."""
 
-    def __init__(self) -> None:
+    def __init__(self, body: bytes = WEB_PAGE) -> None:
+        self.body = body
         self.requests: list[str] = []
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -41,7 +42,7 @@ class WebInterface:
     async def start(self) -> None:
         async def page(request: web.Request) -> web.Response:
             self.requests.append(f"{request.method} {request.path}")
-            return web.Response(body=WEB_PAGE, content_type="text/html")
+            return web.Response(body=self.body, content_type="text/html")
 
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", page)
@@ -65,49 +66,39 @@ async def web_ui() -> AsyncIterator[WebInterface]:
     await server.stop()
 
 
+def _client(
+    session: aiohttp.ClientSession, fems: FemsRestSimulator, write_port: int
+) -> FemsRestClient:
+    return FemsRestClient(
+        session,
+        FemsRestEndpoint(
+            host="127.0.0.1",
+            read_port=fems.read_port,
+            read_password=READ_PASSWORD,
+            write_port=write_port,
+            write_password=WRITE_PASSWORD,
+        ),
+    )
+
+
 @pytest.mark.parametrize(
     "body", [WEB_PAGE, b"", b"[]", b'"ok"'], ids=["html", "empty", "list", "string"]
 )
 async def test_a_200_that_is_not_the_acknowledgement_is_no_success(
-    fems: FemsRestSimulator, body: bytes
+    fems: FemsRestSimulator, web_ui: WebInterface, body: bytes
 ) -> None:
     """Client level: only a JSON object at 200 counts; the value never reached the FEMS."""
-
-    async def answer(request: web.Request) -> web.Response:
-        return web.Response(body=body, content_type="text/html")
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", answer)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    port = runner.addresses[0][1]
-    try:
-        async with aiohttp.ClientSession() as session:
-            endpoint = FemsRestEndpoint(
-                host="127.0.0.1",
-                read_port=fems.read_port,
-                read_password=READ_PASSWORD,
-                write_port=port,
-                write_password=WRITE_PASSWORD,
+    web_ui.body = body
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(ApiResponseError):
+            await _client(session, fems, web_ui.port).async_set_channel(
+                "SetActivePowerEquals", -2000
             )
-            client = FemsRestClient(session, endpoint)
-            with pytest.raises(ApiResponseError):
-                await client.async_set_channel("SetActivePowerEquals", -2000)
-            # The same client writes fine to the real write API.
-            good = FemsRestClient(
-                session,
-                FemsRestEndpoint(
-                    host="127.0.0.1",
-                    read_port=fems.read_port,
-                    read_password=READ_PASSWORD,
-                    write_port=fems.write_port,
-                    write_password=WRITE_PASSWORD,
-                ),
-            )
-            await good.async_set_channel("SetActivePowerEquals", -2000)
-    finally:
-        await runner.cleanup()
+        # The same write to the real write API is acknowledged.
+        await _client(session, fems, fems.write_port).async_set_channel(
+            "SetActivePowerEquals", -2000
+        )
+    assert web_ui.requests == ["POST /rest/channel/ess0/SetActivePowerEquals"]
     assert [record.value for record in fems.writes.records] == [-2000]
 
 
