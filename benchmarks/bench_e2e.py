@@ -810,9 +810,9 @@ def _powerflex_entry(port: int, tag: str) -> tuple[str, dict[str, Any]]:
     return f"{tag}{HOST}_{_POWERFLEX_SITE}", data
 
 
-# Options that differ from an entry's defaults. FEMS cloud: no history backfill (this
-# Home Assistant has no recorder, so the importer would not start anyway; 0 says that it
-# must not, since its statistics import would land in the measured polls).
+# Options that differ from an entry's defaults. FEMS cloud: no history backfill, so no
+# statistics import can land in the measured polls (without a recorder, as here, the
+# importer stays idle anyway; 0 keeps it so if one is ever loaded).
 _ENTRY_OPTIONS: dict[str, dict[str, Any]] = {"fems_cloud": {"history_days": 0}}
 
 
