@@ -28,9 +28,11 @@ order, so the ratios come from the same minutes of the same machine. Per poll an
   the entity components, the HTTP session, the update coordinator), then the
   configuration with 1 and with 1 + N devices; per device = the difference / N.
 
-It also runs Energy Flex alone with 1, 20 and 100 devices of every local connection;
-FENECON cloud and PowerFlex join as one line each in `SCALE_CONNECTIONS` (and one in
-`SIMULATOR_KINDS`) once they exist.
+It also runs Energy Flex alone at scale (`SCALE_CONNECTIONS`): 1, 20 and 100 devices of
+every local connection (one entry each; FlexConnect: one entry for all), a FENECON cloud
+account with 1, 20 and 100 edges (one entry) and a PowerFlex site with 2, 20 and 200
+charging stations (one entry). Figures are per device (edge, station), so a cloud entry's
+2 requests per poll are 2/N per edge; the entry's own count is a column of its own.
 
 Each configuration's timers keep running, but every poll reschedules them 10 s ahead, so
 none fires inside a run. The naive `rest` sensors share one entity platform whose timer
@@ -226,13 +228,68 @@ def _ski(index: int) -> str:
     return f"{index:040X}"
 
 
+# The cloud accounts' logins (simulator and entry alike).
+_CLOUD_LOGIN = ("bench@example.com", "bench-password")
+_FEMS_CLOUD_PATH = "/fems/rest/jsonrpc"  # the backend's JSON-RPC endpoint
+_POWERFLEX_SITE = 3
+
+
+def _edge_id(index: int) -> str:
+    return f"fems{1001 + index}"
+
+
+def _fems_cloud(_index: int, clock: ModelClock, devices: int) -> _Served:
+    from simulators.fems_cloud import (  # noqa: PLC0415
+        CloudUser,
+        FemsCloudSimulator,
+        Role,
+        SimulatedEdge,
+    )
+
+    # No FixActivePower controller: read-only, like the local FEMS entries here.
+    edges = [
+        SimulatedEdge(_edge_id(index), battery=_battery(clock), fix_active_power=False, clock=clock)
+        for index in range(devices)
+    ]
+    owner = CloudUser(*_CLOUD_LOGIN, dict.fromkeys((e.edge_id for e in edges), Role.OWNER))
+    sim = FemsCloudSimulator(edges=edges, users=[owner], clock=clock)
+    return _Served(sim, lambda: sim.port, lambda: sim.requests.total, sim.reset_counters)
+
+
+_CAR_CURRENT_A = 16.0
+
+
+def _powerflex(_index: int, clock: ModelClock, devices: int) -> _Served:
+    from simulators.powerflex import PowerFlexSimulator  # noqa: PLC0415
+    from simulators.powerflex.model import DEFAULT_SIGNAL_NAME, Arrivals, Signal  # noqa: PLC0415
+
+    # No random arrivals: half the stations charge, the same cars every run.
+    sim = PowerFlexSimulator(
+        sites={_POWERFLEX_SITE: devices},
+        username=_CLOUD_LOGIN[0],
+        password=_CLOUD_LOGIN[1],
+        arrivals=Arrivals(enabled=False),
+        clock=clock,
+    )
+    cars = range(1, devices + 1, 2)
+    # A DCM cap that every car's full current fits under (the default, 21.6 kW, would
+    # leave most of 100 cars below the 6 A minimum): the same share charges at any size.
+    cap = Signal(DEFAULT_SIGNAL_NAME, len(cars) * _CAR_CURRENT_A, "A", True)
+    sim.site(_POWERFLEX_SITE).signals[DEFAULT_SIGNAL_NAME] = cap
+    for station in cars:
+        sim.plug_in(_POWERFLEX_SITE, station, max_current_a=_CAR_CURRENT_A)
+    return _Served(sim, lambda: sim.port, lambda: sim.requests.total, sim.requests.reset)
+
+
 # kind → (simulator factory, simulators for `devices` devices)
 SIMULATOR_KINDS: dict[str, tuple[Callable[[int, ModelClock, int], _Served], bool]] = {
     "fems_rest": (_fems_rest, True),
     "fems_modbus": (_fems_modbus, True),
     "sonnen": (_sonnen, True),
-    # One development client serves every battery.
+    # One development client serves every battery; one backend every edge or station.
     "flexconnect": (_flexconnect, False),
+    "fems_cloud": (_fems_cloud, False),
+    "powerflex": (_powerflex, False),
 }
 
 
@@ -276,6 +333,7 @@ class Fleets:
         self.spec = list(spec)
         self._process = SimulatorProcess(_fleet_child(self.spec), 0)
         self.ports: list[list[int]] = []
+        self.model_time = _EPOCH  # the child's `ModelClock`, as of the last `advance`
 
     def __enter__(self) -> Fleets:
         self._process.__enter__()
@@ -289,7 +347,7 @@ class Fleets:
         self._process.__exit__(None, None, None)
 
     def advance(self, seconds: float = POLL_INTERVAL_S) -> None:
-        self._process.call("advance", seconds)
+        self.model_time = self._process.call("advance", seconds)
 
     def reset(self) -> None:
         self._process.reset()
@@ -726,6 +784,38 @@ class PowerModbus(_ModbusPolled):
         return _core_entity_ids(tag, device, keys)
 
 
+def _fems_cloud_entry(port: int, edges: int, tag: str) -> tuple[str, dict[str, Any]]:
+    """One account showing `edges` edges, through the proxy at `port`."""
+    username, password = _CLOUD_LOGIN
+    data = {
+        "connection": "fems_cloud",
+        "url": f"http://{HOST}:{port}{_FEMS_CLOUD_PATH}",
+        "username": username,
+        "password": password,
+        "edge_ids": [_edge_id(index) for index in range(edges)],
+    }
+    return f"{tag}{HOST}/{username}", data
+
+
+def _powerflex_entry(port: int, tag: str) -> tuple[str, dict[str, Any]]:
+    """The simulated site (all its stations), through the proxy at `port`."""
+    username, password = _CLOUD_LOGIN
+    data = {
+        "connection": "powerflex",
+        "url": f"http://{HOST}:{port}",
+        "username": username,
+        "password": password,
+        "site_id": _POWERFLEX_SITE,
+    }
+    return f"{tag}{HOST}_{_POWERFLEX_SITE}", data
+
+
+# Options that differ from an entry's defaults. FEMS cloud: no history backfill, so no
+# statistics import can land in the measured polls (without a recorder, as here, the
+# importer stays idle anyway; 0 keeps it so if one is ever loaded).
+_ENTRY_OPTIONS: dict[str, dict[str, Any]] = {"fems_cloud": {"history_days": 0}}
+
+
 class EnergyFlex(Configuration):
     """Energy Flex entries, one per device (or, for FlexConnect, one for all batteries)."""
 
@@ -762,6 +852,10 @@ class EnergyFlex(Configuration):
                 "device_ids": skis,
             }
             return [(tag + ",".join(sorted(skis)), data)]
+        if connection == "fems_cloud":
+            return [_fems_cloud_entry(ports[0], devices, tag)]
+        if connection == "powerflex":
+            return [_powerflex_entry(ports[0], tag)]
         raise ValueError(connection)
 
     async def async_add(self, hass: Any, ports: Sequence[int], tag: str, devices: int = 0) -> None:
@@ -772,7 +866,11 @@ class EnergyFlex(Configuration):
         self._entry_ids: list[str] = []
         for unique_id, data in self._entries(ports, devices or len(ports), tag):
             entry = MockConfigEntry(
-                domain="energy_flex", unique_id=unique_id, title=f"{tag} {unique_id}", data=data
+                domain="energy_flex",
+                unique_id=unique_id,
+                title=f"{tag} {unique_id}",
+                data=data,
+                options=_ENTRY_OPTIONS.get(self.connection, {}),
             )
             entry.add_to_hass(hass)
             if not await hass.config_entries.async_setup(entry.entry_id):
@@ -795,6 +893,28 @@ class EnergyFlex(Configuration):
         return devices
 
 
+@contextlib.contextmanager
+def _on_model_time(connection: str, model_time: Callable[[], float]) -> Iterator[None]:
+    """Entries of `connection` read the simulators' model clock as their wall clock.
+
+    PowerFlex asks for the last minute of reports by the wall clock (and times its token
+    by it), while the simulated site reports on the model clock, which moves 10 s per
+    cycle. The other connections never send the wall clock; they are left alone (and do
+    not load the PowerFlex modules, which would count in their memory).
+    """
+    if connection != "powerflex":
+        yield
+        return
+    from custom_components.energy_flex.vendors.powerflex import setup  # noqa: PLC0415
+
+    wall_clock = setup._wall_clock
+    setup._wall_clock = model_time
+    try:
+        yield
+    finally:
+        setup._wall_clock = wall_clock
+
+
 def _gather(polls: Iterator[Poll] | Sequence[Poll] | Any) -> Poll:
     """One poll that runs `polls` concurrently, as their timers would start them."""
     polls = list(polls)
@@ -813,16 +933,16 @@ COMPARED: tuple[Configuration, ...] = (
     NaiveModbus(),
     PowerModbus(),
 )
-# Energy Flex alone, at scale. A connection is one entry here (with a simulator kind of
-# the same name in SIMULATOR_KINDS): FENECON cloud (1/20/100 edges in one account) and
-# PowerFlex (2/20/200 stations on one site) join as
-#     ("fems_cloud", (1, 20, 100)), ("powerflex", (2, 20, 200)),
-# once their connections and simulators are in the repository.
+# Energy Flex alone, at scale: connection → device counts (each with a simulator kind of
+# the same name in SIMULATOR_KINDS). The cloud connections count what one entry shows:
+# a FENECON cloud account's edges, a PowerFlex site's charging stations.
 SCALE_CONNECTIONS: tuple[tuple[str, tuple[int, ...]], ...] = (
     ("fems_rest", (1, 20, 100)),
     ("fems_modbus", (1, 20, 100)),
     ("sonnen", (1, 20, 100)),
     ("flexconnect", (1, 20, 100)),
+    ("fems_cloud", (1, 20, 100)),
+    ("powerflex", (2, 20, 200)),
 )
 CONFIGURATIONS: dict[str, Configuration] = {c.key: c for c in COMPARED} | {
     f"energy_flex_{name}": EnergyFlex(name) for name, _ in SCALE_CONNECTIONS
@@ -871,6 +991,12 @@ class Measured:
     state_changes: int = 0
     entities: int = 0
     unavailable: int = 0
+    entries: int = 0  # Energy Flex entries polled (the scale run); 0: not counted
+
+    @property
+    def requests_per_entry(self) -> float | None:
+        """Requests per poll of one entry, all its devices together (a cloud account's)."""
+        return self.requests / (self.cycles * self.entries) if self.entries else None
 
     @property
     def polls(self) -> int:
@@ -893,6 +1019,7 @@ class Measured:
             "entities_per_device": self.entities / self.devices,
             "unavailable_entities": self.unavailable,
             "requests": self.per_poll(self.requests),
+            "requests_per_entry": self.requests_per_entry,
             "payload_up": self.per_poll(self.wire.payload_up),
             "payload_down": self.per_poll(self.wire.payload_down),
             "payload": self.per_poll(self.wire.payload),
@@ -993,7 +1120,10 @@ async def scale_run(
 ) -> Measured:
     """Energy Flex alone: `devices` devices of one connection, all polled each cycle."""
     configuration = CONFIGURATIONS[f"energy_flex_{connection}"]
-    with Fleets([(connection, devices)]) as fleets:
+    with (
+        Fleets([(connection, devices)]) as fleets,
+        _on_model_time(connection, lambda: fleets.model_time),
+    ):
         async with home_assistant() as hass:
             (device_list,) = await _set_up(hass, [(configuration, fleets.ports[0], "s", devices)])
             # All of them at once: one cycle is one poll of every device.
@@ -1012,6 +1142,7 @@ async def scale_run(
             # _measure_cycles divided by one "device"; it was all of them.
             measured.cpu_ms = [cpu / devices for cpu in measured.cpu_ms]
             measured.entities = len(polled[0].entity_ids)
+            measured.entries = len(device_list)  # Energy Flex polls one coordinator per entry
             return measured
 
 
@@ -1023,9 +1154,29 @@ def _traced() -> int:
     return tracemalloc.get_traced_memory()[0]
 
 
-async def _probe(key: str, ports: list[int], devices: int, warmup: int) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _ProbePlan:
+    """What a memory probe sets up: `devices` devices of configuration `key` at `ports`."""
+
+    key: str
+    ports: list[int]
+    devices: int
+    warmup: int  # polls before the measurement
+    model_time: float  # the simulators' clock, which stands still while the probe polls
+
+
+async def _probe(plan: _ProbePlan) -> dict[str, Any]:
     _preload_home_assistant()
-    configuration = CONFIGURATIONS[key]
+    configuration = CONFIGURATIONS[plan.key]
+    # For PowerFlex this loads its modules before tracing starts: only the per-device
+    # slope is reported for it.
+    with _on_model_time(configuration.transport, lambda: plan.model_time):
+        return await _probe_traced(configuration, plan.ports, plan.devices, plan.warmup)
+
+
+async def _probe_traced(
+    configuration: Configuration, ports: list[int], devices: int, warmup: int
+) -> dict[str, Any]:
     async with home_assistant() as hass:
         tracemalloc.start(1)
         baseline = _traced()
@@ -1048,9 +1199,9 @@ async def _probe(key: str, ports: list[int], devices: int, warmup: int) -> dict[
         return {"bytes": used, "seconds": time.perf_counter() - started, "top": top}
 
 
-def _probe_main(key: str, ports: list[int], devices: int, warmup: int, conn: Connection) -> None:
+def _probe_main(plan: _ProbePlan, conn: Connection) -> None:
     missing = _provide_missing_core_requirements()
-    result = asyncio.run(_probe(key, ports, devices, warmup))
+    result = asyncio.run(_probe(plan))
     result["stand_ins"] = missing
     conn.send(result)
     conn.close()
@@ -1063,7 +1214,9 @@ def measure_memory(key: str, devices: int, *, warmup: int = 3) -> dict[str, Any]
     with Fleets([(configuration.transport, devices)]) as fleets:
         parent, child = context.Pipe()
         process = context.Process(
-            target=_probe_main, args=(key, fleets.ports[0], devices, warmup, child), daemon=True
+            target=_probe_main,
+            args=(_ProbePlan(key, fleets.ports[0], devices, warmup, fleets.model_time), child),
+            daemon=True,
         )
         process.start()
         child.close()
@@ -1185,6 +1338,11 @@ def ratio_table(runs: Sequence[Sequence[dict[str, Any]]], memory: Mapping[str, A
     )
 
 
+def _requests(per_poll: float) -> str:
+    """Two decimals; two significant digits below 0.1 (a cloud entry's 3 / 200 stations)."""
+    return f"{per_poll:.2f}" if per_poll >= 0.1 else f"{per_poll:.2g}"
+
+
 def scale_table(results: Sequence[dict[str, Any]], memory: Mapping[str, Any]) -> str:
     rows = []
     for s in results:
@@ -1194,7 +1352,8 @@ def scale_table(results: Sequence[dict[str, Any]], memory: Mapping[str, Any]) ->
                 s["transport"],
                 s["devices"],
                 f"{s['entities_per_device']:.0f}",
-                f"{s['requests']:.2f}",
+                _requests(s["requests"]),
+                _requests(s["requests_per_entry"]),
                 f"{s['payload']:.0f}",
                 f"{s['wire']:.0f}",
                 f"{s['cpu_median_ms']:.3f}",
@@ -1204,10 +1363,10 @@ def scale_table(results: Sequence[dict[str, Any]], memory: Mapping[str, Any]) ->
             )
         )
     return markdown_table(
-        "Connection | Devices | Entities/device | Requests/poll/device | Payload bytes/poll | "
-        "Bytes on the wire/poll | Loop CPU/poll/device median (ms) | p95 (ms) | "
-        "State changes/poll | Memory/device (KiB)",
-        "lrrrrrrrrr",
+        "Connection | Devices | Entities/device | Requests/poll/device | Requests/poll/entry | "
+        "Payload bytes/poll | Bytes on the wire/poll | Loop CPU/poll/device median (ms) | "
+        "p95 (ms) | State changes/poll | Memory/device (KiB)",
+        "lrrrrrrrrrr",
         rows,
     )
 
@@ -1248,9 +1407,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-compare", action="store_true")
     parser.add_argument("--scale-cycles", type=int, default=60)
     parser.add_argument(
-        "--scale-memory", action="store_true", help="also tracemalloc at 1/20/100 devices (slow)"
+        "--scale-memory",
+        action="store_true",
+        help="also tracemalloc at every device count of SCALE_CONNECTIONS (slow)",
     )
-    parser.add_argument("--connections", nargs="*", default=[name for name, _ in SCALE_CONNECTIONS])
+    parser.add_argument(
+        "--connections",
+        nargs="*",
+        choices=[name for name, _ in SCALE_CONNECTIONS],
+        default=[name for name, _ in SCALE_CONNECTIONS],
+        help="connections of the Energy Flex alone runs (default: all)",
+    )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     return parser
 
