@@ -80,7 +80,7 @@ class ModbusTcpClient:
         unit_id: int = 1,
         *,
         timeout: float = 5.0,
-        on_connection_lost: Callable[[], None] | None = None,
+        on_connection_lost: Callable[[], None] = lambda: None,
     ) -> None:
         """Nothing is opened yet; `timeout` (seconds) bounds connecting and each request.
 
@@ -167,9 +167,20 @@ class ModbusTcpClient:
                 self._future = None
 
     def _expire(self, future: asyncio.Future[list[int]]) -> None:
-        if self._future is future and not future.done():
-            self._future = None
-            future.set_exception(TimeoutError(f"no answer within {self.timeout} s"))
+        # Only this request can be in flight: its timer is cancelled before the next starts.
+        self._settle(future, TimeoutError(f"no answer within {self.timeout} s"))
+
+    def _settle(
+        self, future: asyncio.Future[list[int]], outcome: list[int] | BaseException
+    ) -> None:
+        """End the request in flight with its registers or an error."""
+        self._future = None
+        if future.done():
+            return  # cancelled, and its task has not woken up yet
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
     # --- bytes in ------------------------------------------------------------------------
 
@@ -202,7 +213,7 @@ class ModbusTcpClient:
     def _answer(self, tid: int, unit: int, data: bytes, start: int, end: int) -> None:
         """One whole frame: the PDU is data[start:end]."""
         future = self._future
-        if future is None or tid != self._tid or future.done():
+        if future is None or tid != self._tid:
             return  # the answer to a request that timed out or was cancelled
         if unit != self.unit_id:
             self._broken(f"answer from unit {unit}, asked unit {self.unit_id}")
@@ -224,18 +235,15 @@ class ModbusTcpClient:
                     self._broken("the write answer does not echo its address and quantity")
                     return
                 result = []
-            self._future = None
-            future.set_result(result)
+            self._settle(future, result)
         elif function == self._function | _EXCEPTION_BIT and size == 2:
-            self._future = None
-            future.set_exception(ModbusExceptionError(self._function, data[start + 1]))
+            self._settle(future, ModbusExceptionError(self._function, data[start + 1]))
         else:
             self._broken(f"answer of {size} bytes with function {function}, asked {self._function}")
 
     def _broken(self, reason: str) -> None:
         self._detach(ModbusProtocolError(reason))
-        if self._on_connection_lost is not None:
-            self._on_connection_lost()
+        self._on_connection_lost()
 
     # --- connection ----------------------------------------------------------------------
 
@@ -245,40 +253,35 @@ class ModbusTcpClient:
 
     def _lost(self) -> None:
         self._detach(ModbusConnectionLostError("the peer closed the connection"))
-        if self._on_connection_lost is not None:
-            self._on_connection_lost()
+        self._on_connection_lost()
 
     def _detach(self, error: ModbusTcpError) -> None:
         """Forget the connection (closing it) and fail the request that waits on it."""
-        stream, transport, future = self._stream, self._transport, self._future
-        self._stream = self._transport = self._future = None
+        transport, future = self._transport, self._future
+        self._stream = self._transport = None
         self._buffer.clear()
-        if stream is not None:
-            stream.client = None  # its connection_lost is ours, not news
         if transport is not None:
             transport.close()
-        if future is not None and not future.done():
-            future.set_exception(error)
+        if future is not None:
+            self._settle(future, error)
 
 
 class _Stream(asyncio.Protocol):
-    """One TCP connection's callbacks, passed to its client for as long as it owns them."""
+    """One TCP connection's callbacks, for its client while that connection is the client's."""
 
     def __init__(self, client: ModbusTcpClient) -> None:
-        self.client: ModbusTcpClient | None = client
+        self.client = client
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if self.client is not None:
-            self.client._made(self, cast(asyncio.Transport, transport))  # TCP: a Transport
+        self.client._made(self, cast(asyncio.Transport, transport))  # TCP: a Transport
 
     def data_received(self, data: bytes) -> None:
-        if self.client is not None:
-            self.client._received(data)
+        # A transport delivers nothing after close(): this is always the current stream.
+        self.client._received(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        client, self.client = self.client, None
-        if client is not None:
-            client._lost()
+        if self.client._stream is self:  # else the client closed it: not news
+            self.client._lost()
 
 
 def _check_addresses(address: int, count: int) -> None:
