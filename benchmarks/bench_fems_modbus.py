@@ -1,9 +1,10 @@
 """FEMS Modbus/TCP poll budgets (DESIGN.md §7): requests, bytes and event-loop CPU per poll.
 
-Compares `FemsModbusClient` (discovered table, the fewest reads of ≤ 125 registers) with
-the same registers read the way Home Assistant's core `modbus` integration would be set
-up for a FEMS by hand: one sensor per register, one read each, addresses typed in
-(FEMS Home layout), one pymodbus client per hub, reads one after the other.
+Compares `FemsModbusClient` (discovered table, the fewest reads of ≤ 125 registers, on
+our own Modbus/TCP client `api/modbus_tcp.py`) with the same registers read the way Home
+Assistant's core `modbus` integration would be set up for a FEMS by hand: one sensor per
+register, one read each, addresses typed in (FEMS Home layout), one pymodbus client per
+hub (as core `modbus` uses), reads one after the other.
 
 The simulators run in a spawned child process, so the CPU time measured is the client's
 alone; requests and bytes (Modbus/TCP frames both ways) are counted by the simulators.

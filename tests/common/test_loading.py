@@ -17,28 +17,32 @@ from custom_components.energy_flex.vendors import MENU_IDS, VENDOR_CLASSES, asyn
 from custom_components.energy_flex.vendors.base import Vendor
 
 ROOT = Path(__file__).resolve().parents[2]
-# Every transport's client, and the libraries only some transports need.
+API = "custom_components.energy_flex.api"
+# Transport clients, and pymodbus: no connection needs it (the simulators use it).
 TRANSPORT_MODULES = (
     "pymodbus",
-    "custom_components.energy_flex.api.fems_modbus",
-    "custom_components.energy_flex.api.fems_rest",
-    "custom_components.energy_flex.api.sonnen",
-    "custom_components.energy_flex.api.flexconnect",
-    "custom_components.energy_flex.api.powerflex",
-    "custom_components.energy_flex.api.fems_cloud",
-    # The cloud connections' action handlers (their actions are registered without them).
+    f"{API}.modbus_tcp",
+    f"{API}.fems_modbus",
+    f"{API}.fems_rest",
+    f"{API}.sonnen",
+    f"{API}.flexconnect",
+)
+# Every connection's client.
+CLIENT_MODULES = (*TRANSPORT_MODULES, f"{API}.fems_cloud", f"{API}.powerflex")
+# The cloud connections' action handlers: their actions are registered without them.
+ACTION_HANDLERS = (
     "custom_components.energy_flex.vendors.fems_cloud.services",
     "custom_components.energy_flex.vendors.powerflex.services",
 )
 
 
-def _loaded_after(*imports: str) -> set[str]:
-    """The transport modules a fresh interpreter holds after `imports`."""
+def _loaded_after(*imports: str, among: tuple[str, ...] = TRANSPORT_MODULES) -> set[str]:
+    """The modules of `among` a fresh interpreter holds after `imports`."""
     code = "; ".join(
         [
             "import sys",
             *(f"import {name}" for name in imports),
-            f"print(','.join(m for m in {TRANSPORT_MODULES!r} if m in sys.modules))",
+            f"print(','.join(m for m in {among!r} if m in sys.modules))",
         ]
     )
     # Our own interpreter running our own code: nothing untrusted reaches the command.
@@ -49,8 +53,8 @@ def _loaded_after(*imports: str) -> set[str]:
 
 
 def test_importing_the_integration_imports_no_transport() -> None:
-    """The integration, its config flow and diagnostics load without pymodbus, any client or
-    any connection's action handlers.
+    """The integration, its config flow and diagnostics load without any client or any
+    connection's action handlers.
 
     Home Assistant imports these when it loads the integration, before any entry exists.
     """
@@ -58,16 +62,28 @@ def test_importing_the_integration_imports_no_transport() -> None:
         "custom_components.energy_flex",
         "custom_components.energy_flex.config_flow",
         "custom_components.energy_flex.diagnostics",
+        among=(*CLIENT_MODULES, *ACTION_HANDLERS),
     )
     assert loaded == set()
 
 
-def test_the_check_sees_a_transport_import() -> None:
+@pytest.mark.parametrize("menu_id", list(VENDOR_CLASSES))
+def test_a_connection_loads_only_its_own_transport(menu_id: str) -> None:
+    """What an entry of one connection imports (its vendor module): its client, no pymodbus.
+
+    A FEMS Modbus entry runs on `api/modbus_tcp` and never imports pymodbus; no other
+    connection loads the Modbus code. This also shows the check sees an import.
+    """
+    module, _class_name = VENDOR_CLASSES[menu_id]
+    loaded = _loaded_after(f"custom_components.energy_flex.vendors.{module}", among=CLIENT_MODULES)
+    assert "pymodbus" not in loaded
+    assert (f"{API}.modbus_tcp" in loaded) is (menu_id == "fems_modbus")
+    assert f"{API}.{menu_id}" in loaded
+
+
+def test_the_check_sees_pymodbus() -> None:
     """The subprocess check above would see pymodbus if something imported it."""
-    assert _loaded_after("custom_components.energy_flex.api.fems_modbus") == {
-        "pymodbus",
-        "custom_components.energy_flex.api.fems_modbus",
-    }
+    assert _loaded_after("simulators.fems_modbus") == {"pymodbus"}
 
 
 async def test_every_menu_id_loads_its_vendor(hass: HomeAssistant) -> None:

@@ -48,6 +48,14 @@ def test_requirements_satisfy_home_assistant_constraints() -> None:
         assert is_installed(requirement)
 
 
+def test_no_requirements_of_its_own() -> None:
+    """aiohttp comes with Home Assistant and Modbus/TCP is our own (`api/modbus_tcp.py`).
+
+    So no pin of ours can clash with a core integration's (pymodbus with core `modbus`).
+    """
+    assert MANIFEST["requirements"] == []
+
+
 def test_hacs_minimum_home_assistant() -> None:
     """HACS offers the integration from Home Assistant 2026.10.0 on."""
     hacs = json.loads((ROOT / "hacs.json").read_text())

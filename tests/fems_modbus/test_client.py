@@ -447,10 +447,38 @@ async def test_short_answer_is_refused() -> None:
     await server.wait_closed()
 
 
+async def test_broken_framing_is_an_invalid_answer() -> None:
+    """An answer from another unit: refused, the connection closed, the next call reconnects."""
+    answers = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal answers
+        request = await reader.readexactly(12)
+        answers += 1
+        # The right transaction id, but unit 7 answering.
+        writer.write(request[:2] + bytes.fromhex("0000 0005 07 03 02 6201"))
+        await writer.drain()
+        await reader.read()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = FemsModbusClient("127.0.0.1", port, timeout=2)
+    for expected_answers in (1, 2):
+        with pytest.raises(ApiResponseError, match="from unit 7"):
+            await client.async_get_snapshot()
+        assert not client.connected
+        assert answers == expected_answers  # no quiet retry: the device did answer
+    assert client.connections_opened == 2
+    await client.async_close()
+    server.close()
+    await server.wait_closed()
+
+
 async def test_cancellation_is_not_swallowed(
     sim: FemsModbusSimulator, client: FemsModbusClient
 ) -> None:
-    """Cancelling a call (unload, shutdown) cancels it, whatever pymodbus makes of it."""
+    """Cancelling a call (unload, shutdown) cancels it, and closes the connection."""
     await client.async_get_snapshot()
     sim.faults.silent = True
     task = asyncio.create_task(client.async_get_snapshot())

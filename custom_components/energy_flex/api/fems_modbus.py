@@ -1,11 +1,11 @@
 """FENECON FEMS local Modbus/TCP client (OpenEMS `Controller.Api.ModbusTcp.*`).
 
-One TCP connection per device, opened on demand and shared by polls and writes (a lock
-serialises them). Every new connection first walks the self-describing table (§2.3), so
-addresses are discovered, never assumed: SetActivePowerEquals is at 706 on a FEMS Home
-and at 806 on a FENECON Pro. The device closes a connection after 60 s without traffic
-and on restarts; the next call reconnects (and re-discovers) without the caller noticing.
-See `fems-openems-api-notes.md` §2.
+One TCP connection per device (`modbus_tcp.ModbusTcpClient`), opened on demand and shared
+by polls and writes (a lock serialises them). Every new connection first walks the
+self-describing table (§2.3), so addresses are discovered, never assumed:
+SetActivePowerEquals is at 706 on a FEMS Home and at 806 on a FENECON Pro. The device
+closes a connection after 60 s without traffic and on restarts; the next call reconnects
+(and re-discovers) without the caller noticing. See `fems-openems-api-notes.md` §2.
 """
 
 from __future__ import annotations
@@ -15,9 +15,6 @@ import struct
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
-
-from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.exceptions import ModbusException
 
 from .errors import ApiConnectionError, ApiResponseError, ApiWriteRejectedError, WriteRejectedReason
 from .fems import (
@@ -46,6 +43,12 @@ from .fems_modbus_table import (
     parse_meta,
     plan_reads,
     walk_components,
+)
+from .modbus_tcp import (
+    ModbusConnectionError,
+    ModbusExceptionError,
+    ModbusProtocolError,
+    ModbusTcpClient,
 )
 from .values import as_enum, as_number
 
@@ -211,7 +214,9 @@ class FemsModbusClient:
         self._timeout = DEFAULT_TIMEOUT_S if timeout is None else timeout
         self._max_read_registers = max_read_registers
         self._lock = asyncio.Lock()
-        self._modbus: AsyncModbusTcpClient | None = None
+        self._modbus = ModbusTcpClient(
+            UNIT_ID, timeout=self._timeout, on_connection_lost=self._on_connection_lost
+        )
         self._table: FemsModbusTable | None = None
         # The static values read on this connection; None: the next poll reads them.
         self._static: dict[str, float | str | None] | None = None
@@ -230,7 +235,7 @@ class FemsModbusClient:
     @property
     def connected(self) -> bool:
         """Whether a connection is open now."""
-        return self._modbus is not None and self._modbus.connected
+        return self._modbus.connected
 
     @property
     def table(self) -> FemsModbusTable | None:
@@ -261,15 +266,15 @@ class FemsModbusClient:
         number = _RELEASE if value is None else float(round(value))
         words = list(struct.unpack(">HH", struct.pack(">f", number)))
 
-        async def write(modbus: AsyncModbusTcpClient, table: FemsModbusTable) -> None:
+        async def write(modbus: ModbusTcpClient, table: FemsModbusTable) -> None:
             address = table.setpoint_address(channel)
             if address is None:
                 # Neither ess0 nor any managed ESS is in the table's component_ids.
                 raise ApiWriteRejectedError(WriteRejectedReason.NOT_ACCEPTED)
-            async with asyncio.timeout(self._timeout):
-                response = await modbus.write_registers(address, words, device_id=UNIT_ID)
-            if response.isError():
-                raise _StaleTableError(f"exception {response.exception_code} on write")
+            try:
+                await modbus.write_registers(address, words)
+            except ModbusExceptionError as err:
+                raise _StaleTableError(f"exception {err.code} on write") from err
 
         await self._call(write)
 
@@ -305,7 +310,7 @@ class FemsModbusClient:
     # --- one request at a time, on one connection ------------------------------------------
 
     async def _call[T](
-        self, operation: Callable[[AsyncModbusTcpClient, FemsModbusTable], Awaitable[T]]
+        self, operation: Callable[[ModbusTcpClient, FemsModbusTable], Awaitable[T]]
     ) -> T:
         async with self._lock:
             for attempt in (1, 2):
@@ -317,84 +322,59 @@ class FemsModbusClient:
                     self._disconnect()
                     if attempt == 2:
                         raise ApiResponseError(str(err)) from err
-                except (ModbusException, TimeoutError) as err:
-                    lost = self._lost or (self._modbus is not None and not self.connected)
+                except ModbusProtocolError as err:
+                    # An answer out of step with its request; the connection is closed.
                     self._disconnect()
-                    task = asyncio.current_task()
-                    if task is not None and task.cancelling():
-                        # pymodbus turns a cancellation into ModbusIOException; undo that.
-                        raise asyncio.CancelledError from err
+                    raise ApiResponseError(str(err)) from err
+                except (ModbusConnectionError, TimeoutError) as err:
+                    lost = self._lost
+                    self._disconnect()
                     # A connection the device had just closed: reconnect once, quietly.
                     if not lost or attempt == 2:
-                        raise ApiConnectionError(type(err).__name__) from err
+                        raise ApiConnectionError(str(err)) from err
+                except asyncio.CancelledError:
+                    # Unload or shutdown: a late answer must not meet the next call.
+                    self._disconnect()
+                    raise
             raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _session(self) -> tuple[AsyncModbusTcpClient, FemsModbusTable]:
+    async def _session(self) -> tuple[ModbusTcpClient, FemsModbusTable]:
         modbus = self._modbus
-        if modbus is None or not modbus.connected or self._table is None:
+        if not modbus.connected or self._table is None:
             # First use, closed by the device (idle 60 s, restart) or a stale table.
-            modbus = await self._connect()
+            await self._connect()
             try:
                 self._table = await self._discover(modbus)
             except BaseException:
-                self._lost = self._lost or not modbus.connected
                 self._disconnect()
                 raise
         return modbus, self._table
 
-    async def _connect(self) -> AsyncModbusTcpClient:
+    async def _connect(self) -> None:
         self._disconnect()
-        # No pymodbus auto-reconnect (reconnect_delay=0) and no retries: this client
-        # decides when to reconnect, so there is never a second connection in flight.
-        modbus = AsyncModbusTcpClient(
-            self._host,
-            port=self._port,
-            # Only a backstop: every request runs under this client's own, shorter timeout.
-            timeout=2 * self._timeout,
-            retries=0,
-            reconnect_delay=0,
-            trace_connect=self._on_connection_change,
-        )
         self._lost = False
-        # What `AsyncModbusTcpClient.connect()` runs, minus its fixed 0.1 s sleep and its
-        # warning per failed attempt: an offline device is logged once, by the coordinator.
-        try:
-            async with asyncio.timeout(self._timeout):
-                await modbus.ctx.call_create()
-        except (TimeoutError, OSError) as err:
-            modbus.close()
-            raise ApiConnectionError(type(err).__name__) from err
-        self._modbus = modbus
+        # No retries here: this client decides when to reconnect, so there is never a
+        # second connection in flight. An offline device is logged once, by the coordinator.
+        await self._modbus.connect(self._host, self._port)
         self.connections_opened += 1
-        return modbus
 
-    def _on_connection_change(self, connected: bool) -> None:
-        if connected or self._modbus is None:
-            return
-        # The device closed the socket. pymodbus would wait for its timeout; end the wait
-        # now so the request can be retried on a new connection.
+    def _on_connection_lost(self) -> None:
+        # The device closed the socket (a waiting request has already failed): the next
+        # failure on this connection is worth one quiet retry on a new one.
         self._lost = True
-        pending = self._modbus.ctx.response_future
-        if not pending.done():
-            pending.cancel()
 
     def _disconnect(self) -> None:
-        if self._modbus is not None:
-            self._modbus.close()
-            self._modbus = None
+        self._modbus.close()
         self._table = None
         self._static = None
 
-    async def _read(self, modbus: AsyncModbusTcpClient, address: int, count: int) -> list[int]:
-        async with asyncio.timeout(self._timeout):  # pymodbus would log each timeout
-            response = await modbus.read_holding_registers(address, count=count, device_id=UNIT_ID)
-        if response.isError():
-            raise _StaleTableError(f"exception {response.exception_code} reading {address}")
-        if len(response.registers) != count:
-            raise ApiResponseError("answer has the wrong number of registers")
-        return list(response.registers)
+    async def _read(self, modbus: ModbusTcpClient, address: int, count: int) -> list[int]:
+        try:
+            return await modbus.read_holding_registers(address, count)
+        except ModbusExceptionError as err:
+            raise _StaleTableError(f"exception {err.code} reading {address}") from err
 
-    async def _discover(self, modbus: AsyncModbusTcpClient) -> FemsModbusTable:
+    async def _discover(self, modbus: ModbusTcpClient) -> FemsModbusTable:
         async def read(address: int, count: int) -> list[int]:
             return await self._read(modbus, address, count)
 
@@ -402,7 +382,7 @@ class FemsModbusClient:
         components = await walk_components(read, first)
         return build_table(TableLayout(meta, components), self._max_read_registers)
 
-    async def _poll(self, modbus: AsyncModbusTcpClient, table: FemsModbusTable) -> FemsSnapshot:
+    async def _poll(self, modbus: ModbusTcpClient, table: FemsModbusTable) -> FemsSnapshot:
         static = self._static
         values: dict[str, float | str | None] = {}
         for read_range in table.full_reads if static is None else table.reads:
@@ -421,7 +401,7 @@ class FemsModbusClient:
         return _snapshot(table.meta, values | static, table.present)
 
 
-async def _table_only(_modbus: AsyncModbusTcpClient, table: FemsModbusTable) -> FemsModbusTable:
+async def _table_only(_modbus: ModbusTcpClient, table: FemsModbusTable) -> FemsModbusTable:
     return table
 
 

@@ -19,7 +19,7 @@ from .errors import ApiResponseError
 
 OPENEMS_HASH: Final = 0x6201  # Java "OpenEMS".hashCode() & 0xFFFF, always register 0
 UNDEFINED_WORD: Final = 0xFFFF  # unmapped addresses and undefined uint16/enum16
-# OpenEMS accepts 126; pymodbus (and the Modbus spec) stop at 125 per read.
+# OpenEMS accepts 126; the Modbus spec (and `modbus_tcp`) stop at 125 per read.
 MAX_READ_REGISTERS: Final = 125
 
 # `_meta` (Meta.getModbusSlaveTable): no hash word, records at 2 + offset.

@@ -1,8 +1,9 @@
 """The vendor connections the integration offers, keyed by menu id (DESIGN §1).
 
-A connection's code (its `setup` module, its client and a transport library such as
-pymodbus) is imported only when a flow or an entry of that connection needs it, in Home
-Assistant's import executor, so an installation pays only for the connections it uses.
+A connection's code (its `setup` module and its client, e.g. the FEMS Modbus client and
+its Modbus/TCP framing) is imported only when a flow or an entry of that connection needs
+it, in Home Assistant's import executor, so an installation pays only for the connections
+it uses.
 """
 
 from __future__ import annotations
