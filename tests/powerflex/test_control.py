@@ -29,7 +29,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.energy_flex.api.powerflex import MONTHS
 from custom_components.energy_flex.const import CONF_MAX_SITE_LOAD_KW, DOMAIN
-from custom_components.energy_flex.control import SETTING_RESTORE_RETRY
+from custom_components.energy_flex.settings_control import SETTING_RESTORE_RETRY
 from custom_components.energy_flex.vendors.powerflex.control import SIGNAL, PowerFlexSite
 from simulators.powerflex import PowerFlexSimulator
 from simulators.powerflex.model import DEFAULT_SIGNAL_NAME, Signal

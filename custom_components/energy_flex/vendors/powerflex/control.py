@@ -27,10 +27,10 @@ from homeassistant.exceptions import ServiceValidationError
 from ...api.errors import EnergyFlexApiError
 from ...api.powerflex import MONTHS, ExternalSignal, LoadUnit, PowerFlexClient
 from ...const import DOMAIN
-from ...control import SettingsController
 from ...coordinator import EnergyFlexCoordinator, map_write_error
 from ...descriptions import EnergyFlexSettingNumberDescription, EnergyFlexSwitchDescription
 from ...device import EnergyFlexDevice
+from ...settings_control import SettingsController
 from .entities import PowerFlexSiteData, this_month
 from .polling import SitePoller
 

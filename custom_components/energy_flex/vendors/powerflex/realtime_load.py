@@ -44,9 +44,9 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import PowerConverter
 
 from ...const import DOMAIN
-from ...control import SettingsController
 from ...coordinator import EnergyFlexConfigEntry
 from ...descriptions import EnergyFlexBinarySensorDescription, EnergyFlexSensorDescription
+from ...settings_control import SettingsController
 from .control import REAL_TIME_LOAD
 
 _LOGGER = logging.getLogger(__name__)
