@@ -699,3 +699,25 @@ async def test_a_command_to_an_unloaded_entry_is_refused(
     assert excinfo.value.translation_key == "entry_not_loaded"
     assert excinfo.value.translation_placeholders == {"title": entry.title}
     assert len(fems.writes.records) == released
+
+
+async def test_a_command_to_other_devices_is_refused(
+    hass: HomeAssistant, fems: FemsRestSimulator
+) -> None:
+    """Another integration's device and an unknown entity are no battery: refused."""
+    await setup_fems_entry(hass, fems)
+    other = MockConfigEntry(domain="other")
+    other.add_to_hass(hass)
+    foreign = dr.async_get(hass).async_get_or_create(
+        config_entry_id=other.entry_id, identifiers={("other", "x")}
+    )
+    written = len(fems.writes.records)
+    with pytest.raises(ServiceValidationError) as excinfo:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_battery_power",
+            {"device_id": foreign.id, "entity_id": "sensor.nothing_here", "power": -1000},
+            blocking=True,
+        )
+    assert excinfo.value.translation_key == "no_controllable_target"
+    assert len(fems.writes.records) == written
