@@ -193,8 +193,9 @@ def _lazy_handler(
 ) -> Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]:
     """A handler that loads a connection's action handlers at the first call.
 
-    Until an entry of that connection exists no call can succeed, so its client need
-    not be in memory; once one is loaded, so is this module, and the import is free.
+    Until an entry of that connection exists no call can succeed, so its handlers (and
+    their client) need not be in memory. The first call imports them in Home Assistant's
+    import executor; later calls find them loaded.
     """
 
     async def handle(call: ServiceCall) -> ServiceResponse:
