@@ -869,16 +869,7 @@ async def test_cli_launches_and_stops(session: aiohttp.ClientSession) -> None:
             in running.summary
         )
         url = running.summary.split()[2]
-        status, _, answer = await post(
-            session,
-            url,
-            {"method": "getEdgesStatus", "params": {"edgeIds": ["fems1001", "fems1002"]}},
-            {"Authorization": "Basic " + base64.b64encode(b"owner@example.com:owner").decode()},
-        )
-        assert (status, answer["result"]) == (
-            200,
-            {"fems1001": {"online": True}, "fems1002": {"online": False}},
-        )
+        assert await edges_online(session, url) == {"fems1001": True, "fems1002": False}
     finally:
         await running.stop()
     bad = parser.parse_args(["--fems-cloud-port", "0", "--fems-cloud-offline", "fems7777"])
@@ -887,6 +878,18 @@ async def test_cli_launches_and_stops(session: aiohttp.ClientSession) -> None:
     no_edges = parser.parse_args(["--fems-cloud-port", "0", "--fems-cloud-offline-cycle", "60"])
     with pytest.raises(SystemExit, match="needs edges in --fems-cloud-offline"):
         await CLI.launch(no_edges)
+
+
+async def edges_online(session: aiohttp.ClientSession, url: str) -> dict[str, bool]:
+    """fems1001's and fems1002's `online`, asked as the owner with `getEdgesStatus`."""
+    status, _, answer = await post(
+        session,
+        url,
+        {"method": "getEdgesStatus", "params": {"edgeIds": ["fems1001", "fems1002"]}},
+        {"Authorization": "Basic " + base64.b64encode(b"owner@example.com:owner").decode()},
+    )
+    assert status == 200
+    return {edge: state["online"] for edge, state in answer["result"].items()}
 
 
 async def test_cli_offline_cycle(session: aiohttp.ClientSession) -> None:
@@ -908,16 +911,7 @@ async def test_cli_offline_cycle(session: aiohttp.ClientSession) -> None:
     try:
         assert "fems1002 offline (3600 s off, 3600 s on, ...)" in running.summary
         url = running.summary.split()[2]
-        status, _, answer = await post(
-            session,
-            url,
-            {"method": "getEdgesStatus", "params": {"edgeIds": ["fems1001", "fems1002"]}},
-            {"Authorization": "Basic " + base64.b64encode(b"owner@example.com:owner").decode()},
-        )
-        assert (status, answer["result"]) == (
-            200,
-            {"fems1001": {"online": True}, "fems1002": {"online": False}},
-        )
+        assert await edges_online(session, url) == {"fems1001": True, "fems1002": False}
     finally:
         await running.stop()
 
