@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.importlib import async_import_module
 from homeassistant.helpers.typing import ConfigType
 
 from .const import (
@@ -18,9 +21,11 @@ from .const import (
 )
 from .coordinator import EnergyFlexConfigEntry, EnergyFlexRuntime
 from .entity import device_has
-from .planner import SocPlanner
 from .services import async_setup_services
 from .vendors import async_get_vendor
+
+if TYPE_CHECKING:
+    from .planner import SocPlanner
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
@@ -43,7 +48,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -
     """Connect, create the entities, then finish what was held before a restart."""
     vendor = await async_get_vendor(hass, entry.data[CONF_CONNECTION])
     entry.runtime_data = await vendor.async_create_runtime(hass, entry)
-    _attach_planners(hass, entry)
+    await _async_attach_planners(hass, entry)
     _remove_stale_entities(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry.runtime_data))
     for device in entry.runtime_data.devices:
@@ -72,19 +77,32 @@ def _platforms(runtime: EnergyFlexRuntime) -> list[Platform]:
     return [platform for platform in PLATFORMS if used[platform]]
 
 
-def _attach_planners(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -> None:
-    """Every battery Energy Flex controls can be planned (`reach_state_of_charge`)."""
+async def _async_attach_planners(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -> None:
+    """Every battery Energy Flex controls can be planned (`reach_state_of_charge`).
+
+    The planner's code loads (in the import executor) only with a controlled battery: an
+    installation that only reads its devices never needs it.
+    """
     coordinator = entry.runtime_data.coordinator
-    for device in entry.runtime_data.devices:
-        if device.controller is not None and device.battery is not None:
-            device.planner = SocPlanner(
-                hass,
-                entry,
-                coordinator=coordinator,
-                controller=device.controller,
-                facts=device.battery_facts,
-                name=device.name,
-            )
+    batteries = [
+        (device, device.controller)
+        for device in entry.runtime_data.devices
+        if device.controller is not None and device.battery is not None
+    ]
+    if not batteries:
+        return
+    planner: type[SocPlanner] = (
+        await async_import_module(hass, f"{__package__}.planner")
+    ).SocPlanner
+    for device, controller in batteries:
+        device.planner = planner(
+            hass,
+            entry,
+            coordinator=coordinator,
+            controller=controller,
+            facts=device.battery_facts,
+            name=device.name,
+        )
 
 
 def _remove_stale_entities(hass: HomeAssistant, entry: EnergyFlexConfigEntry) -> None:

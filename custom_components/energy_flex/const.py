@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from enum import StrEnum
 from typing import Final
 
 DOMAIN: Final = "energy_flex"
@@ -94,3 +95,12 @@ SERVICE_SET_CHANNEL_VALUE: Final = "set_channel_value"
 KEY_CONTROL_ACTIVE: Final = "control_active"
 KEY_RELEASE_CONTROL: Final = "release_control"
 KEY_CONTROL_PLAN: Final = "control_plan"
+
+
+class PlanState(StrEnum):
+    """What the `control_plan` sensor shows."""
+
+    IDLE = "idle"
+    CHARGING_TO_TARGET = "charging_to_target"
+    DISCHARGING_TO_TARGET = "discharging_to_target"
+    HOLDING_SETPOINT = "holding_setpoint"

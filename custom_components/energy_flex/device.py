@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from .control import SetpointController
-from .planner import BatteryFacts, SocPlanner
+from .control import BatteryFacts, SetpointController
+
+if TYPE_CHECKING:
+    # Loaded only for batteries Energy Flex controls (`__init__._attach_planners`).
+    from .planner import SocPlanner
 
 
 @dataclass(kw_only=True)

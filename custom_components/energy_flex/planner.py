@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
@@ -36,8 +35,8 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonObjectType
 
-from .const import DOMAIN
-from .control import SetpointController, SetpointKind
+from .const import DOMAIN, PlanState
+from .control import BatteryFacts, BatteryFactsFn, SetpointController, SetpointKind
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,37 +54,11 @@ RESEND_RATIO: Final = 0.02
 _ROUNDING_SLACK_W: Final = 1e-6
 
 
-class PlanState(StrEnum):
-    """What the `control_plan` sensor shows."""
-
-    IDLE = "idle"
-    CHARGING_TO_TARGET = "charging_to_target"
-    DISCHARGING_TO_TARGET = "discharging_to_target"
-    HOLDING_SETPOINT = "holding_setpoint"
-
-
 class Direction(StrEnum):
     """Which way a plan moves the state of charge; chosen once, when it starts."""
 
     CHARGE = "charge"
     DISCHARGE = "discharge"
-
-
-@dataclass(frozen=True, slots=True)
-class BatteryFacts:
-    """What planning needs from one poll of a battery; `None` = not known now.
-
-    `usable_capacity` is the energy (Wh) between 0 % and 100 % of `state_of_charge`;
-    `reserve` the state of charge (%) the battery keeps for itself (backup buffer).
-    """
-
-    state_of_charge: float | None
-    usable_capacity: float | None
-    reserve: float | None = None
-
-
-# Reads a device's facts from the coordinator's data (`EnergyFlexDevice.battery_facts`).
-type BatteryFactsFn = Callable[[Any], BatteryFacts | None]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -207,22 +180,6 @@ def worth_sending(held: float | None, step: PlanStep) -> bool:
     if held is None or abs(held) > step.cap:
         return True  # nothing held, or more than is allowed now
     return abs(step.power - held) >= max(RESEND_MIN_W, RESEND_RATIO * abs(held))
-
-
-def resolve_deadline(by: datetime | time, now: datetime) -> datetime:
-    """The deadline in UTC.
-
-    A datetime as given (without a zone: Home Assistant's), or the next occurrence of a
-    time of day (a time already past today means tomorrow).
-    """
-    zone = dt_util.get_default_time_zone()
-    if isinstance(by, datetime):
-        return dt_util.as_utc(by if by.tzinfo is not None else by.replace(tzinfo=zone))
-    today = dt_util.as_local(now).date()
-    deadline = datetime.combine(today, by.replace(tzinfo=None), tzinfo=zone)
-    if deadline <= now:
-        deadline = datetime.combine(today + timedelta(days=1), by.replace(tzinfo=None), zone)
-    return dt_util.as_utc(deadline)
 
 
 # --- running plans ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ do, a non-finite number) is unknown for that entity alone, logged once at debug.
 from __future__ import annotations
 
 import logging
-from typing import Any, TypeIs
+from typing import TYPE_CHECKING, Any, TypeIs
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -21,13 +21,15 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .const import KEY_CONTROL_PLAN
+from .const import KEY_CONTROL_PLAN, PlanState
 from .coordinator import EnergyFlexConfigEntry, EnergyFlexCoordinator
 from .descriptions import EnergyFlexSensorDescription
 from .device import EnergyFlexDevice
 from .entity import EnergyFlexEntity, async_add_device_entities, device_has
-from .planner import PlanState, SocPlanner
 from .plausibility import ValueKind, implausible
+
+if TYPE_CHECKING:
+    from .planner import SocPlanner
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
-from typing import Any, cast
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 import probatio
 from homeassistant.core import (
@@ -38,10 +38,12 @@ from .const import (
 )
 from .control import SetpointController, SetpointKind
 from .device import EnergyFlexDevice
-from .planner import SocPlanner, resolve_deadline
 from .targets import loaded_entry
 from .vendors.fems_cloud.actions import ACTIONS as FEMS_CLOUD_ACTIONS
 from .vendors.powerflex.actions import ACTIONS as POWERFLEX_ACTIONS
+
+if TYPE_CHECKING:
+    from .planner import SocPlanner
 
 _TARGET = cv.TARGET_SERVICE_FIELDS
 SET_BATTERY_POWER_SCHEMA = probatio.Schema(
@@ -64,6 +66,22 @@ REACH_STATE_OF_CHARGE_SCHEMA = probatio.Schema(
         probatio.Optional(ATTR_MAX_POWER): probatio.Coerce(float),
     }
 )
+
+
+def resolve_deadline(by: datetime | time, now: datetime) -> datetime:
+    """The deadline in UTC.
+
+    A datetime as given (without a zone: Home Assistant's), or the next occurrence of a
+    time of day (a time already past today means tomorrow).
+    """
+    zone = dt_util.get_default_time_zone()
+    if isinstance(by, datetime):
+        return dt_util.as_utc(by if by.tzinfo is not None else by.replace(tzinfo=zone))
+    today = dt_util.as_local(now).date()
+    deadline = datetime.combine(today, by.replace(tzinfo=None), tzinfo=zone)
+    if deadline <= now:
+        deadline = datetime.combine(today + timedelta(days=1), by.replace(tzinfo=None), zone)
+    return dt_util.as_utc(deadline)
 
 
 def _targeted_devices(hass: HomeAssistant, call: ServiceCall) -> list[tuple[str, EnergyFlexDevice]]:

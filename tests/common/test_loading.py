@@ -29,6 +29,7 @@ TRANSPORT_MODULES = (
 )
 # Every connection's client.
 CLIENT_MODULES = (*TRANSPORT_MODULES, f"{API}.fems_cloud", f"{API}.powerflex")
+PLANNER = "custom_components.energy_flex.planner"
 # The cloud connections' action handlers: their actions are registered without them.
 ACTION_HANDLERS = (
     "custom_components.energy_flex.vendors.fems_cloud.services",
@@ -65,6 +66,31 @@ def test_importing_the_integration_imports_no_transport() -> None:
         among=(*CLIENT_MODULES, *ACTION_HANDLERS),
     )
     assert loaded == set()
+
+
+def test_planning_loads_only_with_a_controlled_battery() -> None:
+    """The planner is not imported by the integration, its platforms or any vendor.
+
+    `async_setup_entry` imports it when an entry has a battery Energy Flex controls; an
+    installation that only reads its devices never loads it.
+    """
+    vendors = [
+        f"custom_components.energy_flex.vendors.{module}" for module, _ in VENDOR_CLASSES.values()
+    ]
+    platforms = [
+        f"custom_components.energy_flex.{platform}"
+        for platform in ("sensor", "binary_sensor", "button", "number", "select", "switch")
+    ]
+    loaded = _loaded_after(
+        "custom_components.energy_flex",
+        "custom_components.energy_flex.config_flow",
+        "custom_components.energy_flex.diagnostics",
+        *platforms,
+        *vendors,
+        among=(PLANNER,),
+    )
+    assert loaded == set()
+    assert _loaded_after(PLANNER, among=(PLANNER,)) == {PLANNER}
 
 
 @pytest.mark.parametrize("menu_id", list(VENDOR_CLASSES))

@@ -8,9 +8,9 @@ import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
+from custom_components.energy_flex.control import BatteryFacts
 from custom_components.energy_flex.planner import (
     REACHED_BAND,
-    BatteryFacts,
     Direction,
     Plan,
     PlanStep,
@@ -19,9 +19,9 @@ from custom_components.energy_flex.planner import (
     plan_step,
     power_cap,
     reached,
-    resolve_deadline,
     worth_sending,
 )
+from custom_components.energy_flex.services import resolve_deadline
 
 NOW = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
 # A FEMS-like battery: 5 kW each way.

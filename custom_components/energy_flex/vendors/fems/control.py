@@ -11,11 +11,10 @@ from ...api.fems import (
     SET_ACTIVE_POWER_LESS_OR_EQUALS,
     FemsSnapshot,
 )
-from ...control import SetpointKind
+from ...control import BatteryFacts, SetpointKind
 from ...coordinator import (
     EnergyFlexCoordinator,
 )
-from ...planner import BatteryFacts
 from ...plausibility import ValueKind, plausible
 
 # Each held setpoint is one OpenEMS write channel of ess0.

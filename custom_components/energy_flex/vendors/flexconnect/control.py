@@ -15,7 +15,7 @@ from ...api.flexconnect import (
     FlexConnectClient,
 )
 from ...const import DOMAIN
-from ...control import SetpointKind
+from ...control import BatteryFacts, SetpointKind
 from ...coordinator import (
     EnergyFlexCoordinator,
 )
@@ -23,7 +23,6 @@ from ...descriptions import (
     EnergyFlexSelectDescription,
 )
 from ...device import EnergyFlexDevice
-from ...planner import BatteryFacts
 
 # --- control --------------------------------------------------------------------------------
 from .entities import (

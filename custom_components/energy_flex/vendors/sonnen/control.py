@@ -25,9 +25,8 @@ from homeassistant.helpers.storage import Store
 from ...api.errors import ApiWriteRejectedError, EnergyFlexApiError, WriteRejectedReason
 from ...api.sonnen import SonnenClient, SonnenOperatingMode, SonnenStatus
 from ...const import DOMAIN
-from ...control import SetpointKind
+from ...control import BatteryFacts, SetpointKind
 from ...coordinator import EnergyFlexCoordinator
-from ...planner import BatteryFacts
 
 # --- control ----------------------------------------------------------------------------
 from .entities import SonnenData, is_off_grid, usable_capacity
