@@ -15,7 +15,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import KEY_CONTROL_ACTIVE
 from .coordinator import EnergyFlexConfigEntry
-from .descriptions import EnergyFlexBinarySensorDescription
+from .descriptions.binary_sensor import EnergyFlexBinarySensorDescription
 from .device import EnergyFlexDevice
 from .entity import (
     EnergyFlexControlEntity,

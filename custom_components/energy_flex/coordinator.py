@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -23,15 +23,17 @@ from .api.errors import (
 )
 from .const import DOMAIN
 from .control import ControlAdapter, SetpointController
-from .descriptions import (
-    EnergyFlexBinarySensorDescription,
-    EnergyFlexNumberDescription,
-    EnergyFlexSelectDescription,
-    EnergyFlexSensorDescription,
-    EnergyFlexSettingNumberDescription,
-    EnergyFlexSwitchDescription,
-)
+from .descriptions import EnergyFlexNumberDescription, EnergyFlexSensorDescription
 from .device import EnergyFlexDevice
+
+if TYPE_CHECKING:
+    # Annotations only: a connection that has none of these never loads their classes.
+    from .descriptions.binary_sensor import EnergyFlexBinarySensorDescription
+    from .descriptions.settings import (
+        EnergyFlexSelectDescription,
+        EnergyFlexSettingNumberDescription,
+        EnergyFlexSwitchDescription,
+    )
 
 _LOGGER = logging.getLogger(__name__)
 

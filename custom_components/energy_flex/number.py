@@ -10,7 +10,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EnergyFlexConfigEntry
-from .descriptions import EnergyFlexNumberDescription, EnergyFlexSettingNumberDescription
+from .descriptions import EnergyFlexNumberDescription
+from .descriptions.settings import EnergyFlexSettingNumberDescription
 from .device import EnergyFlexDevice
 from .entity import EnergyFlexControlEntity, EnergyFlexEntity, async_add_device_entities
 

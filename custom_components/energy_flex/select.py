@@ -7,7 +7,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EnergyFlexConfigEntry
-from .descriptions import EnergyFlexSelectDescription
+from .descriptions.settings import EnergyFlexSelectDescription
 from .device import EnergyFlexDevice
 from .entity import EnergyFlexControlEntity, async_add_device_entities
 

@@ -9,7 +9,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EnergyFlexConfigEntry
-from .descriptions import EnergyFlexSwitchDescription
+from .descriptions.settings import EnergyFlexSwitchDescription
 from .device import EnergyFlexDevice
 from .entity import EnergyFlexEntity, async_add_device_entities
 

@@ -68,6 +68,30 @@ def test_importing_the_integration_imports_no_transport() -> None:
     assert loaded == set()
 
 
+def test_a_fems_loads_no_description_class_it_does_not_use() -> None:
+    """A FEMS (REST or Modbus) has sensors and setpoint numbers only: the flag and setting
+    description classes (each a frozen Home Assistant dataclass, ≈ 28 KiB) stay unloaded.
+    """
+    extra = (
+        "custom_components.energy_flex.descriptions.binary_sensor",
+        "custom_components.energy_flex.descriptions.settings",
+    )
+    fems = [
+        f"custom_components.energy_flex.vendors.{VENDOR_CLASSES[menu_id][0]}"
+        for menu_id in ("fems_rest", "fems_modbus")
+    ]
+    loaded = _loaded_after(
+        "custom_components.energy_flex",
+        "custom_components.energy_flex.config_flow",
+        "custom_components.energy_flex.diagnostics",
+        "custom_components.energy_flex.sensor",
+        *fems,
+        among=extra,
+    )
+    assert loaded == set()
+    assert _loaded_after("custom_components.energy_flex.switch", among=extra) == {extra[1]}
+
+
 def test_planning_loads_only_with_a_controlled_battery() -> None:
     """The planner is not imported by the integration, its platforms or any vendor.
 

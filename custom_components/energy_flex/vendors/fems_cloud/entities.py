@@ -19,10 +19,10 @@ from ...api.fems import FemsSnapshot
 from ...api.fems_cloud import FemsCloudEdgeState
 from ...descriptions import (
     BATTERY_POWER_SETPOINT,
-    EnergyFlexBinarySensorDescription,
     EnergyFlexNumberDescription,
     EnergyFlexSensorDescription,
 )
+from ...descriptions.binary_sensor import EnergyFlexBinarySensorDescription
 from ..fems.entities import FEMS_SENSORS
 
 

@@ -19,9 +19,7 @@ from ...control import BatteryFacts, SetpointKind
 from ...coordinator import (
     EnergyFlexCoordinator,
 )
-from ...descriptions import (
-    EnergyFlexSelectDescription,
-)
+from ...descriptions.settings import EnergyFlexSelectDescription
 from ...device import EnergyFlexDevice
 
 # --- control --------------------------------------------------------------------------------

@@ -33,12 +33,12 @@ from ...api.flexconnect import (
 )
 from ...control import SetpointKind
 from ...descriptions import (
-    EnergyFlexBinarySensorDescription,
     EnergyFlexNumberDescription,
     EnergyFlexSensorDescription,
     state_of_charge_sensor,
     stored_energy_sensor,
 )
+from ...descriptions.binary_sensor import EnergyFlexBinarySensorDescription
 
 # Operation states in which the battery does not follow setpoints (notes §7).
 _NOT_CONTROLLABLE = frozenset(

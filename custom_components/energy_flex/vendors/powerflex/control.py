@@ -28,7 +28,7 @@ from ...api.errors import EnergyFlexApiError
 from ...api.powerflex import MONTHS, ExternalSignal, LoadUnit, PowerFlexClient
 from ...const import DOMAIN
 from ...coordinator import EnergyFlexCoordinator, map_write_error
-from ...descriptions import EnergyFlexSettingNumberDescription, EnergyFlexSwitchDescription
+from ...descriptions.settings import EnergyFlexSettingNumberDescription, EnergyFlexSwitchDescription
 from ...device import EnergyFlexDevice
 from ...settings_control import SettingsController
 from .entities import PowerFlexSiteData, this_month

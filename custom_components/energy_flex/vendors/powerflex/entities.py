@@ -29,11 +29,8 @@ from ...api.powerflex import (
     PowerFlexSiteSnapshot,
     PowerFlexStation,
 )
-from ...descriptions import (
-    EnergyFlexBinarySensorDescription,
-    EnergyFlexSensorDescription,
-    power_sensor,
-)
+from ...descriptions import EnergyFlexSensorDescription, power_sensor
+from ...descriptions.binary_sensor import EnergyFlexBinarySensorDescription
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

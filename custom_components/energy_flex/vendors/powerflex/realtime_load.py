@@ -45,7 +45,8 @@ from homeassistant.util.unit_conversion import PowerConverter
 
 from ...const import DOMAIN
 from ...coordinator import EnergyFlexConfigEntry
-from ...descriptions import EnergyFlexBinarySensorDescription, EnergyFlexSensorDescription
+from ...descriptions import EnergyFlexSensorDescription
+from ...descriptions.binary_sensor import EnergyFlexBinarySensorDescription
 from ...settings_control import SettingsController
 from .control import REAL_TIME_LOAD
 

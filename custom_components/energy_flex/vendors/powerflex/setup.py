@@ -47,7 +47,8 @@ from ...const import (
     MIN_REAL_TIME_LOAD_INTERVAL,
 )
 from ...coordinator import EnergyFlexConfigEntry, EnergyFlexCoordinator, EnergyFlexRuntime
-from ...descriptions import EnergyFlexBinarySensorDescription, EnergyFlexSensorDescription
+from ...descriptions import EnergyFlexSensorDescription
+from ...descriptions.binary_sensor import EnergyFlexBinarySensorDescription
 from ...device import EnergyFlexDevice
 from ..base import FlowError, IdentifiedDevice, Vendor
 from .control import SIGNAL, PowerFlexSite, dcm_numbers, dcm_switches

@@ -25,12 +25,8 @@ from homeassistant.const import (
 from homeassistant.helpers.typing import StateType
 
 from ...api.sonnen import SonnenGridState, SonnenOperatingMode, SonnenStatus
-from ...descriptions import (
-    EnergyFlexBinarySensorDescription,
-    EnergyFlexSensorDescription,
-    energy_counter,
-    power_sensor,
-)
+from ...descriptions import EnergyFlexSensorDescription, energy_counter, power_sensor
+from ...descriptions.binary_sensor import EnergyFlexBinarySensorDescription
 from ...energy_integrator import EnergyCounters, PowerSample
 
 

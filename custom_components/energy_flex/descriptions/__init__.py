@@ -3,34 +3,34 @@
 Vendors describe their entities with these; the runtime holds them and the platforms turn
 them into entities. Kept apart from the platform modules so that the coordinator's runtime
 can name them without importing a platform (no import cycle).
+
+Here: the sensors and setpoint numbers every battery has, and the builders of the common
+keys. Flags (`binary_sensor`) and settings a device keeps (`settings`: setting numbers,
+selects, switches) have modules of their own, loaded only by the connections that use them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from homeassistant.components.binary_sensor import BinarySensorEntityDescription
 from homeassistant.components.number import (
     NumberDeviceClass,
     NumberEntityDescription,
     NumberMode,
 )
-from homeassistant.components.select import SelectEntityDescription
 from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.components.switch import SwitchEntityDescription
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
 from homeassistant.core import CALLBACK_TYPE
 from homeassistant.helpers.typing import StateType
 
-from .control import SetpointKind
-from .device import EnergyFlexDevice
-from .plausibility import ValueKind
+from ..control import SetpointKind
+from ..plausibility import ValueKind
 
 # Subscribes an entity's state writer to a value that changes between polls (e.g. what
 # was last pushed to the device); returns the unsubscribe.
@@ -136,19 +136,6 @@ def stored_energy_sensor(
     )
 
 
-# --- binary sensors -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class EnergyFlexBinarySensorDescription(BinarySensorEntityDescription):
-    """A flag and how to read it from its device's data."""
-
-    value_fn: Callable[[Any], bool | None]
-    # Whether the device has this flag at all (see `entity.device_has`).
-    has_fn: Callable[[Any], bool] = lambda data: True
-    listen_fn: ListenFn | None = None
-
-
 # --- numbers ------------------------------------------------------------------------------
 
 
@@ -177,45 +164,3 @@ def power_setpoint(
 
 # The common battery setpoint every controllable battery offers (DESIGN §3).
 BATTERY_POWER_SETPOINT = power_setpoint("battery_power_setpoint", SetpointKind.BATTERY_POWER)
-
-
-@dataclass(frozen=True, kw_only=True)
-class EnergyFlexSettingNumberDescription(NumberEntityDescription):
-    """A setting the device keeps (e.g. a site's power cap), changed through the vendor.
-
-    Shown from the poll; unlike a setpoint nothing is held or released.
-    Unit, device class and bounds may follow the data (a cap in kW or in A) and options.
-    `value_fn` returning `None` makes the entity unavailable (the device has no such
-    setting now).
-    """
-
-    value_fn: Callable[[Any], float | None]
-    set_fn: Callable[[EnergyFlexDevice, float], Awaitable[None]]
-    unit_fn: Callable[[Any], str | None] | None = None
-    device_class_fn: Callable[[Any], NumberDeviceClass | None] | None = None
-    range_fn: Callable[[Any], tuple[float, float]] | None = None
-
-
-# --- selects ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class EnergyFlexSelectDescription(SelectEntityDescription):
-    """A choice: what is chosen now (from the device's data) and how to choose."""
-
-    current_fn: Callable[[Any], str | None]
-    select_fn: Callable[[EnergyFlexDevice, str], Awaitable[None]]
-
-
-# --- switches -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class EnergyFlexSwitchDescription(SwitchEntityDescription):
-    """An on/off setting the device keeps: read from the poll, switched through the vendor.
-
-    `is_on_fn` returning `None` makes the switch unavailable.
-    """
-
-    is_on_fn: Callable[[Any], bool | None]
-    set_fn: Callable[[EnergyFlexDevice, bool], Awaitable[None]]
