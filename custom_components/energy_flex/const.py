@@ -104,3 +104,11 @@ class PlanState(StrEnum):
     CHARGING_TO_TARGET = "charging_to_target"
     DISCHARGING_TO_TARGET = "discharging_to_target"
     HOLDING_SETPOINT = "holding_setpoint"
+
+
+class SetpointKind(StrEnum):
+    """What a held setpoint controls; values are stable (they are stored)."""
+
+    BATTERY_POWER = "battery_power"
+    DISCHARGE_LIMIT = "discharge_limit"
+    CHARGE_LIMIT = "charge_limit"

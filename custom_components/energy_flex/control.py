@@ -24,9 +24,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, Final, NotRequired, Protocol, TypedDict
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -39,7 +37,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .api.errors import EnergyFlexApiError
-from .const import DOMAIN
+from .const import DOMAIN, SetpointKind
 
 _LOGGER = logging.getLogger(__name__)
 _STORAGE_VERSION = 1
@@ -47,31 +45,6 @@ _STORAGE_VERSION = 1
 
 # Translation key of the refusal while the device does not answer its polls.
 DEVICE_NOT_ANSWERING: Final = "battery_unavailable"
-
-
-class SetpointKind(StrEnum):
-    """What a held setpoint controls; values are stable (they are stored)."""
-
-    BATTERY_POWER = "battery_power"
-    DISCHARGE_LIMIT = "discharge_limit"
-    CHARGE_LIMIT = "charge_limit"
-
-
-@dataclass(frozen=True, slots=True)
-class BatteryFacts:
-    """What planning (`planner.py`) needs from one poll of a battery; `None` = not known.
-
-    `usable_capacity` is the energy (Wh) between 0 % and 100 % of `state_of_charge`;
-    `reserve` the state of charge (%) the battery keeps for itself (backup buffer).
-    """
-
-    state_of_charge: float | None
-    usable_capacity: float | None
-    reserve: float | None = None
-
-
-# Reads a device's facts from the coordinator's data (`EnergyFlexDevice.battery_facts`).
-type BatteryFactsFn = Callable[[Any], BatteryFacts | None]
 
 
 class ControlAdapter(Protocol):

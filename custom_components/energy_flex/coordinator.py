@@ -12,6 +12,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.importlib import async_import_module
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .api.errors import (
@@ -22,11 +23,12 @@ from .api.errors import (
     EnergyFlexApiError,
 )
 from .const import DOMAIN
-from .control import ControlAdapter, SetpointController
 from .descriptions import EnergyFlexNumberDescription, EnergyFlexSensorDescription
 from .device import EnergyFlexDevice
 
 if TYPE_CHECKING:
+    from .control import ControlAdapter, SetpointController
+
     # Annotations only: a connection that has none of these never loads their classes.
     from .descriptions.binary_sensor import EnergyFlexBinarySensorDescription
     from .descriptions.settings import (
@@ -148,7 +150,7 @@ def map_write_error(
     return HomeAssistantError(translation_domain=DOMAIN, translation_key="invalid_response")
 
 
-def build_controller(
+async def async_build_controller(
     hass: HomeAssistant,
     coordinator: EnergyFlexCoordinator[Any],
     adapter: ControlAdapter,
@@ -159,16 +161,21 @@ def build_controller(
     """A controller whose errors are translated and whose writes refresh the data.
 
     After a poll in which the device `answered` (given the coordinator's data; an entry
-    with several devices picks its own), a release that failed is finished.
+    with several devices picks its own), a release that failed is finished. The control
+    code loads (in the import executor) with the first device Energy Flex controls: a
+    device that is only read never needs it.
     """
     entry = coordinator.config_entry
+    controller_class: type[SetpointController] = (
+        await async_import_module(hass, f"{__package__}.control")
+    ).SetpointController
 
     async def written() -> None:
         # A write went through: a "write rejected" repair no longer applies.
         ir.async_delete_issue(hass, DOMAIN, write_issue_id(entry))
         await coordinator.async_request_refresh()
 
-    controller = SetpointController(
+    controller = controller_class(
         hass,
         adapter,
         storage_key=storage_key,

@@ -8,9 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from .control import BatteryFacts, SetpointController
+from .battery import BatteryFacts
 
 if TYPE_CHECKING:
+    # Loaded only for devices Energy Flex controls (`coordinator.async_build_controller`).
+    from .control import SetpointController
+
     # Loaded only for batteries Energy Flex controls (`__init__._attach_planners`).
     from .planner import SocPlanner
 

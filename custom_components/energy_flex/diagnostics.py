@@ -10,8 +10,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_URL, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_DEVICE_IDS, CONF_EDGE_IDS, CONF_WRITE_PASSWORD
-from .control import SetpointKind
+from .const import CONF_DEVICE_IDS, CONF_EDGE_IDS, CONF_WRITE_PASSWORD, SetpointKind
 from .coordinator import EnergyFlexConfigEntry
 
 TO_REDACT = {

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import callback
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .control import SetpointController
 from .coordinator import (
     EnergyFlexConfigEntry,
     EnergyFlexCoordinator,
 )
 from .device import EnergyFlexDevice
+
+if TYPE_CHECKING:
+    from .control import SetpointController
 
 
 def device_has(

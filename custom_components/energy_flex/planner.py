@@ -35,8 +35,9 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonObjectType
 
-from .const import DOMAIN, PlanState
-from .control import BatteryFacts, BatteryFactsFn, SetpointController, SetpointKind
+from .battery import BatteryFacts, BatteryFactsFn
+from .const import DOMAIN, PlanState, SetpointKind
+from .control import SetpointController
 
 _LOGGER = logging.getLogger(__name__)
 

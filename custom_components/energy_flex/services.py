@@ -35,14 +35,15 @@ from .const import (
     SERVICE_REACH_STATE_OF_CHARGE,
     SERVICE_RELEASE_CONTROL,
     SERVICE_SET_BATTERY_POWER,
+    SetpointKind,
 )
-from .control import SetpointController, SetpointKind
 from .device import EnergyFlexDevice
 from .targets import loaded_entry
 from .vendors.fems_cloud.actions import ACTIONS as FEMS_CLOUD_ACTIONS
 from .vendors.powerflex.actions import ACTIONS as POWERFLEX_ACTIONS
 
 if TYPE_CHECKING:
+    from .control import SetpointController
     from .planner import SocPlanner
 
 _TARGET = cv.TARGET_SERVICE_FIELDS

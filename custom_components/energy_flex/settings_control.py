@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
@@ -22,7 +22,9 @@ from homeassistant.util import dt as dt_util
 
 from .api.errors import EnergyFlexApiError
 from .const import DOMAIN
-from .control import WriteErrorMapper
+
+if TYPE_CHECKING:
+    from .control import WriteErrorMapper
 
 _LOGGER = logging.getLogger(__name__)
 _STORAGE_VERSION = 1

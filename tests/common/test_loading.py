@@ -29,6 +29,7 @@ TRANSPORT_MODULES = (
 )
 # Every connection's client.
 CLIENT_MODULES = (*TRANSPORT_MODULES, f"{API}.fems_cloud", f"{API}.powerflex")
+CONTROL = "custom_components.energy_flex.control"
 PLANNER = "custom_components.energy_flex.planner"
 # The cloud connections' action handlers: their actions are registered without them.
 ACTION_HANDLERS = (
@@ -92,11 +93,13 @@ def test_a_fems_loads_no_description_class_it_does_not_use() -> None:
     assert _loaded_after("custom_components.energy_flex.switch", among=extra) == {extra[1]}
 
 
-def test_planning_loads_only_with_a_controlled_battery() -> None:
-    """The planner is not imported by the integration, its platforms or any vendor.
+def test_control_and_planning_load_only_with_a_controlled_device() -> None:
+    """Neither control nor the planner is imported by the integration, its platforms or
+    any vendor (PowerFlex's site settings go through `settings_control`).
 
-    `async_setup_entry` imports it when an entry has a battery Energy Flex controls; an
-    installation that only reads its devices never loads it.
+    `coordinator.async_build_controller` imports control for a device Energy Flex
+    controls, `async_setup_entry` the planner for such a battery; an installation that
+    only reads its devices never loads either.
     """
     vendors = [
         f"custom_components.energy_flex.vendors.{module}" for module, _ in VENDOR_CLASSES.values()
@@ -111,10 +114,10 @@ def test_planning_loads_only_with_a_controlled_battery() -> None:
         "custom_components.energy_flex.diagnostics",
         *platforms,
         *vendors,
-        among=(PLANNER,),
+        among=(CONTROL, PLANNER),
     )
     assert loaded == set()
-    assert _loaded_after(PLANNER, among=(PLANNER,)) == {PLANNER}
+    assert _loaded_after(PLANNER, among=(CONTROL, PLANNER)) == {CONTROL, PLANNER}
 
 
 @pytest.mark.parametrize("menu_id", list(VENDOR_CLASSES))

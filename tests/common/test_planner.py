@@ -8,7 +8,7 @@ import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from custom_components.energy_flex.control import BatteryFacts
+from custom_components.energy_flex.battery import BatteryFacts
 from custom_components.energy_flex.planner import (
     REACHED_BAND,
     Direction,

@@ -40,8 +40,8 @@ from custom_components.energy_flex.const import (
     CONF_KEEPALIVE_INTERVAL,
     CONF_READ_WRITE,
     DOMAIN,
+    SetpointKind,
 )
-from custom_components.energy_flex.control import SetpointKind
 from simulators.fems_modbus import FemsModbusSimulator
 from simulators.fems_modbus.table import Record, RecordType
 from simulators.fems_rest import FemsRestSimulator

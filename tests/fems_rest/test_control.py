@@ -111,7 +111,7 @@ async def test_limits_keep_their_direction(
     )
     controller = fems_entry.runtime_data.devices[0].controller
     assert controller is not None
-    from custom_components.energy_flex.control import SetpointKind  # noqa: PLC0415
+    from custom_components.energy_flex.const import SetpointKind  # noqa: PLC0415
 
     await controller.async_set(SetpointKind.CHARGE_LIMIT, 1500)
     await controller.async_set(SetpointKind.DISCHARGE_LIMIT, 2000)
@@ -339,7 +339,7 @@ async def test_burst_collapses_to_last_value(
     values = [100, 200, 300, 400, 500, 600]
     controller = fems_entry.runtime_data.devices[0].controller
     assert controller is not None
-    from custom_components.energy_flex.control import SetpointKind  # noqa: PLC0415
+    from custom_components.energy_flex.const import SetpointKind  # noqa: PLC0415
 
     await asyncio.gather(*(controller.async_set(SetpointKind.BATTERY_POWER, v) for v in values))
     sent = writes(fems)
@@ -638,7 +638,7 @@ async def test_pending_release_of_one_channel_keeps_the_other_alive(
     """Charging at 1200 W under a 900 W discharge limit; the limit's release fails.
     The keep-alive finishes that release (logged once while it fails) and goes on
     repeating the charge setpoint, which is still held."""
-    from custom_components.energy_flex.control import SetpointKind  # noqa: PLC0415
+    from custom_components.energy_flex.const import SetpointKind  # noqa: PLC0415
 
     controller = fems_entry.runtime_data.devices[0].controller
     assert controller is not None

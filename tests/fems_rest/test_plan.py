@@ -19,8 +19,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.energy_flex.const import DOMAIN
-from custom_components.energy_flex.control import SetpointKind
+from custom_components.energy_flex.const import DOMAIN, SetpointKind
 from simulators.fems_rest import FemsRestSimulator
 
 from ..common.plan_harness import advance, open_harness, reach, state, tick

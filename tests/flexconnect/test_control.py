@@ -509,7 +509,7 @@ async def test_offline_battery_refuses_commands(
     await flexconnect_entry.runtime_data.coordinator.async_refresh()
     controller = flexconnect_entry.runtime_data.devices[0].controller
     assert controller is not None
-    from custom_components.energy_flex.control import SetpointKind  # noqa: PLC0415
+    from custom_components.energy_flex.const import SetpointKind  # noqa: PLC0415
 
     with pytest.raises(ServiceValidationError) as err:
         await controller.async_set(SetpointKind.BATTERY_POWER, 100)
@@ -555,7 +555,7 @@ async def test_burst_collapses_to_the_last_value(
     flexconnect.faults.methods = frozenset({"POST"})
     controller = flexconnect_entry.runtime_data.devices[0].controller
     assert controller is not None
-    from custom_components.energy_flex.control import SetpointKind  # noqa: PLC0415
+    from custom_components.energy_flex.const import SetpointKind  # noqa: PLC0415
 
     values = [100, 200, 300, 400, 500]
     await asyncio.gather(*(controller.async_set(SetpointKind.BATTERY_POWER, v) for v in values))

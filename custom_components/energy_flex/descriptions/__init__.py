@@ -29,7 +29,7 @@ from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOf
 from homeassistant.core import CALLBACK_TYPE
 from homeassistant.helpers.typing import StateType
 
-from ..control import SetpointKind
+from ..const import SetpointKind
 from ..plausibility import ValueKind
 
 # Subscribes an entity's state writer to a value that changes between polls (e.g. what

@@ -11,7 +11,8 @@ from ...api.fems import (
     SET_ACTIVE_POWER_LESS_OR_EQUALS,
     FemsSnapshot,
 )
-from ...control import BatteryFacts, SetpointKind
+from ...battery import BatteryFacts
+from ...const import SetpointKind
 from ...coordinator import (
     EnergyFlexCoordinator,
 )

@@ -14,7 +14,7 @@ from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.const import EntityCategory
 
 from ...api.fems import FemsGridMode, FemsSnapshot, FemsState
-from ...control import SetpointKind
+from ...const import SetpointKind
 from ...descriptions import (
     BATTERY_POWER_SETPOINT,
     EnergyFlexNumberDescription,

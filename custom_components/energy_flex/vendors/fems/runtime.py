@@ -21,7 +21,7 @@ from ...coordinator import (
     EnergyFlexConfigEntry,
     EnergyFlexCoordinator,
     EnergyFlexRuntime,
-    build_controller,
+    async_build_controller,
 )
 from ...device import EnergyFlexDevice
 from ..base import local_device_info
@@ -70,7 +70,7 @@ def fems_device_info(
     )
 
 
-def fems_runtime(
+async def async_fems_runtime(
     hass: HomeAssistant,
     entry: EnergyFlexConfigEntry,
     coordinator: EnergyFlexCoordinator[Any],
@@ -90,7 +90,7 @@ def fems_runtime(
     if writer is not None:
         keepalive = entry.options.get(CONF_KEEPALIVE_INTERVAL, DEFAULT_KEEPALIVE_INTERVAL)
         adapter = FemsControlAdapter(writer, coordinator, timedelta(seconds=keepalive))
-        device.controller = build_controller(hass, coordinator, adapter, entry.entry_id)
+        device.controller = await async_build_controller(hass, coordinator, adapter, entry.entry_id)
     return EnergyFlexRuntime(
         coordinator=coordinator,
         devices=[device],

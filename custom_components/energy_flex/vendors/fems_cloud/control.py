@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from ...api.fems import ESS_ID
 from ...api.fems_cloud import FemsCloudClient, FemsCloudEdgeState, FixActivePowerController
-from ...control import SetpointKind
+from ...const import SetpointKind
 from ...coordinator import EnergyFlexCoordinator
 from ..fems.control import allowed_power_range
 

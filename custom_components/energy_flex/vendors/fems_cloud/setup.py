@@ -57,7 +57,7 @@ from ...coordinator import (
     EnergyFlexConfigEntry,
     EnergyFlexCoordinator,
     EnergyFlexRuntime,
-    build_controller,
+    async_build_controller,
 )
 from ...device import EnergyFlexDevice
 from ..base import FlowError, IdentifiedDevice, Vendor
@@ -312,7 +312,9 @@ class FemsCloudVendor(Vendor):
             if (found := controllers.get(edge_id)) is not None:
                 adapter = FemsCloudControlAdapter(client, coordinator, edge_id, found)
                 storage_key = f"{entry.entry_id}_{edge_id}"
-                device.controller = build_controller(hass, coordinator, adapter, storage_key)
+                device.controller = await async_build_controller(
+                    hass, coordinator, adapter, storage_key
+                )
             devices.append(device)
 
         history = HistoryImporter(

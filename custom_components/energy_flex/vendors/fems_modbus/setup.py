@@ -28,7 +28,7 @@ from ...coordinator import (
     EnergyFlexRuntime,
 )
 from ..base import FlowError, IdentifiedDevice, Vendor, entry_title, host_port_fields
-from ..fems.runtime import fems_device_info, fems_runtime, keepalive_options_schema
+from ..fems.runtime import async_fems_runtime, fems_device_info, keepalive_options_schema
 
 # How this entry reaches the FEMS, in titles and the device model (REST is the other).
 CONNECTION_LABEL: Final = "local Modbus"
@@ -102,7 +102,7 @@ class FemsModbusVendor(Vendor):
             hass, entry, fetch=client.async_get_snapshot, update_interval=LOCAL_POLL_INTERVAL
         )
         await coordinator.async_config_entry_first_refresh()
-        return fems_runtime(
+        return await async_fems_runtime(
             hass,
             entry,
             coordinator,

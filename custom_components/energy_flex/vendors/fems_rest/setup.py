@@ -32,7 +32,7 @@ from ...coordinator import (
     EnergyFlexRuntime,
 )
 from ..base import PORT, FlowError, IdentifiedDevice, Vendor, entry_title, host_port_fields
-from ..fems.runtime import fems_device_info, fems_runtime, keepalive_options_schema
+from ..fems.runtime import async_fems_runtime, fems_device_info, keepalive_options_schema
 
 # How this entry reaches the FEMS, in titles and the device model (Modbus is the other).
 CONNECTION_LABEL: Final = "local REST"
@@ -125,7 +125,7 @@ class FemsRestVendor(Vendor):
             max_backoff=MAX_POLL_BACKOFF,
         )
         await coordinator.async_config_entry_first_refresh()
-        return fems_runtime(
+        return await async_fems_runtime(
             hass,
             entry,
             coordinator,

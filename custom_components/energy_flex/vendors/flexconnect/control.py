@@ -14,8 +14,8 @@ from ...api.flexconnect import (
     ControlMode,
     FlexConnectClient,
 )
-from ...const import DOMAIN
-from ...control import BatteryFacts, SetpointKind
+from ...battery import BatteryFacts
+from ...const import DOMAIN, SetpointKind
 from ...coordinator import (
     EnergyFlexCoordinator,
 )

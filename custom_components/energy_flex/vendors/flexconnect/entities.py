@@ -31,7 +31,7 @@ from ...api.flexconnect import (
     ControlState,
     StateOfOperation,
 )
-from ...control import SetpointKind
+from ...const import SetpointKind
 from ...descriptions import (
     EnergyFlexNumberDescription,
     EnergyFlexSensorDescription,

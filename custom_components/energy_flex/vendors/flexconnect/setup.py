@@ -32,7 +32,7 @@ from ...coordinator import (
     EnergyFlexConfigEntry,
     EnergyFlexCoordinator,
     EnergyFlexRuntime,
-    build_controller,
+    async_build_controller,
 )
 from ...device import EnergyFlexDevice
 from ..base import FlowError, IdentifiedDevice, Vendor
@@ -223,7 +223,7 @@ class FlexConnectVendor(Vendor):
                     ),
                     data=_battery_data(ski),
                     battery=flexconnect_battery_facts,
-                    controller=build_controller(
+                    controller=await async_build_controller(
                         hass,
                         coordinator,
                         adapter,

@@ -24,8 +24,8 @@ from homeassistant.helpers.storage import Store
 
 from ...api.errors import ApiWriteRejectedError, EnergyFlexApiError, WriteRejectedReason
 from ...api.sonnen import SonnenClient, SonnenOperatingMode, SonnenStatus
-from ...const import DOMAIN
-from ...control import BatteryFacts, SetpointKind
+from ...battery import BatteryFacts
+from ...const import DOMAIN, SetpointKind
 from ...coordinator import EnergyFlexCoordinator
 
 # --- control ----------------------------------------------------------------------------

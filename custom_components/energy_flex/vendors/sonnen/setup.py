@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import probatio
 from homeassistant.config_entries import ConfigEntryState
@@ -18,12 +18,11 @@ from homeassistant.util import dt as dt_util
 from ...api.errors import ApiDeviceError, ApiResponseError, EnergyFlexApiError
 from ...api.sonnen import API_DISABLED, DEFAULT_PORT, SonnenClient
 from ...const import CONF_INVERTER_MAX_POWER, CONNECTION_SONNEN, DOMAIN, LOCAL_POLL_INTERVAL
-from ...control import SetpointController
 from ...coordinator import (
     EnergyFlexConfigEntry,
     EnergyFlexCoordinator,
     EnergyFlexRuntime,
-    build_controller,
+    async_build_controller,
 )
 from ...descriptions import BATTERY_POWER_SETPOINT
 from ...device import EnergyFlexDevice
@@ -37,6 +36,9 @@ from .entities import (
     SonnenData,
     power_sample,
 )
+
+if TYPE_CHECKING:
+    from ...control import SetpointController
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -142,7 +144,7 @@ class SonnenVendor(Vendor):
             option_max_power=entry.options.get(CONF_INVERTER_MAX_POWER),
         )
         await adapter.async_load()
-        controller = build_controller(hass, coordinator, adapter, entry.entry_id)
+        controller = await async_build_controller(hass, coordinator, adapter, entry.entry_id)
         device.controller = controller
 
         async def hand_back_at_stop(_event: Event) -> None:
