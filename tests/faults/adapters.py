@@ -54,6 +54,7 @@ from simulators.fems_rest import FemsRestSimulator
 from simulators.flexconnect import FlexConnectSimulator
 from simulators.flexconnect.battery import ControlMode
 from simulators.jsontypes import JsonValue
+from simulators.lifecycle import SimulatorLifecycle
 from simulators.powerflex import PowerFlexSimulator
 from simulators.powerflex.model import DEFAULT_SIGNAL_NAME, Arrivals, Site
 from simulators.sonnen import SonnenSimulator
@@ -110,16 +111,20 @@ class ConnectionAdapter(ABC):
     command_service: ClassVar[str] = "set_battery_power"
     release_service: ClassVar[str] = "release_control"
 
+    # The simulated device, set by each adapter's `__init__`.
+    sim: SimulatorLifecycle
+
     def __init__(self) -> None:
         self.clock = FakeClock()
 
-    @abstractmethod
     async def start(self) -> None:
         """Start the simulator on a free port."""
+        await self.sim.start()
 
-    @abstractmethod
     async def stop(self) -> None:
         """Stop the simulator (its faults are reset first, so nothing hangs)."""
+        self.clear()
+        await self.sim.stop()
 
     @abstractmethod
     def entry(self, hass: HomeAssistant) -> MockConfigEntry:
@@ -196,6 +201,8 @@ class ConnectionAdapter(ABC):
 class FemsRestAdapter(ConnectionAdapter):
     """FENECON FEMS, local REST/JSON."""
 
+    sim: FemsRestSimulator
+
     name = CONNECTION_FEMS_REST
     transport: ClassVar[Transport] = "http"
     identity = "fems12345"
@@ -219,13 +226,6 @@ class FemsRestAdapter(ConnectionAdapter):
         self.sim = FemsRestSimulator(
             battery=_battery(self.clock), clock=self.clock, hostname=self.identity
         )
-
-    async def start(self) -> None:
-        await self.sim.start()
-
-    async def stop(self) -> None:
-        self.clear()
-        await self.sim.stop()
 
     def entry(self, hass: HomeAssistant) -> MockConfigEntry:
         return _add(
@@ -301,6 +301,8 @@ def _without_channel(address: str) -> Callable[[JsonValue], JsonValue]:
 class FemsModbusAdapter(ConnectionAdapter):
     """FENECON FEMS, local Modbus/TCP with the read-write app."""
 
+    sim: FemsModbusSimulator
+
     name = CONNECTION_FEMS_MODBUS
     transport: ClassVar[Transport] = "modbus"
     identity = "EMS0042123"
@@ -315,13 +317,6 @@ class FemsModbusAdapter(ConnectionAdapter):
             ems_serial_number=self.identity,
             tick_s=0.05,
         )
-
-    async def start(self) -> None:
-        await self.sim.start()
-
-    async def stop(self) -> None:
-        self.clear()
-        await self.sim.stop()
 
     def entry(self, hass: HomeAssistant) -> MockConfigEntry:
         return _add(
@@ -382,6 +377,8 @@ class FemsModbusAdapter(ConnectionAdapter):
 class SonnenAdapter(ConnectionAdapter):
     """sonnenBatterie, local API v1 (current EU firmware, inverter 4600 W)."""
 
+    sim: SonnenSimulator
+
     name = CONNECTION_SONNEN
     transport: ClassVar[Transport] = "http"
     identity = "330123"
@@ -405,13 +402,6 @@ class SonnenAdapter(ConnectionAdapter):
     def __init__(self) -> None:
         super().__init__()
         self.sim = SonnenSimulator(battery=_battery(self.clock), clock=self.clock)
-
-    async def start(self) -> None:
-        await self.sim.start()
-
-    async def stop(self) -> None:
-        self.clear()
-        await self.sim.stop()
 
     def entry(self, hass: HomeAssistant) -> MockConfigEntry:
         return _add(
@@ -464,6 +454,8 @@ SKI = "90D2A30FA3D2AD48525CD255F469C167ECF8292C"
 class FlexConnectAdapter(ConnectionAdapter):
     """FlexHome FlexConnect development client with one battery."""
 
+    sim: FlexConnectSimulator
+
     name = CONNECTION_FLEXCONNECT
     transport: ClassVar[Transport] = "http"
     identity = SKI
@@ -485,13 +477,6 @@ class FlexConnectAdapter(ConnectionAdapter):
             command_latency_s=(30.0, 30.0),
             max_wait_s=0.0,
         )
-
-    async def start(self) -> None:
-        await self.sim.start()
-
-    async def stop(self) -> None:
-        self.clear()
-        await self.sim.stop()
 
     def entry(self, hass: HomeAssistant) -> MockConfigEntry:
         return _add(
@@ -579,6 +564,8 @@ class PowerFlexAdapter(ConnectionAdapter):
     energy grows, and no car arrives on its own.
     """
 
+    sim: PowerFlexSimulator
+
     name = CONNECTION_POWERFLEX
     transport: ClassVar[Transport] = "http"
     identity = f"127.0.0.1_{PF_SITE}"
@@ -614,13 +601,6 @@ class PowerFlexAdapter(ConnectionAdapter):
         self.sim.plug_in(PF_SITE, PF_STATION, energy_needed_wh=10_000_000.0, stay_s=1e9)
         self.sim.advance(self.sim.model.report_interval_s)
         self._signal = _signal_of(self.sim.site(PF_SITE))
-
-    async def start(self) -> None:
-        await self.sim.start()
-
-    async def stop(self) -> None:
-        self.clear()
-        await self.sim.stop()
 
     def entry(self, hass: HomeAssistant) -> MockConfigEntry:
         return _add(
@@ -725,6 +705,8 @@ class FemsCloudAdapter(ConnectionAdapter):
     power); value faults are raw channel values the backend answers for the edge.
     """
 
+    sim: FemsCloudSimulator
+
     name = CONNECTION_FEMS_CLOUD
     transport: ClassVar[Transport] = "http"
     identity = "fems1001"
@@ -744,13 +726,6 @@ class FemsCloudAdapter(ConnectionAdapter):
             users=[CloudUser(CLOUD_USERNAME, CLOUD_PASSWORD, {self.identity: Role.OWNER})],
             clock=self.clock,
         )
-
-    async def start(self) -> None:
-        await self.sim.start()
-
-    async def stop(self) -> None:
-        self.clear()
-        await self.sim.stop()
 
     def entry(self, hass: HomeAssistant) -> MockConfigEntry:
         return _add(
