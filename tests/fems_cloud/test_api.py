@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import logging
 import uuid
 import zipfile
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -36,6 +37,7 @@ from custom_components.energy_flex.api.fems_cloud import (
 )
 from simulators.fems_cloud import ErrorShape, FemsCloudSimulator
 
+from ..common.http_server import serve_http
 from .conftest import (
     ADMIN,
     EDGE_A,
@@ -1146,23 +1148,8 @@ async def test_no_secret_in_logs_or_errors(
 # --- helpers --------------------------------------------------------------------------------
 
 
-class serve:  # noqa: N801 - used like a function: `async with serve(handler) as url`
-    """A one-route aiohttp server on 127.0.0.1, port 0, for answers the simulator never gives."""
-
-    def __init__(self, handler: Callable[[web.Request], Any]) -> None:
-        self._handler = handler
-        self._runner: web.AppRunner | None = None
-
-    async def __aenter__(self) -> str:
-        app = web.Application()
-        app.router.add_route("*", "/fems/rest/jsonrpc", self._handler)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        return f"http://127.0.0.1:{port}/fems/rest/jsonrpc"
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        assert self._runner is not None
-        await self._runner.cleanup()
+@contextlib.asynccontextmanager
+async def serve(handler: Callable[[web.Request], Any]) -> AsyncIterator[str]:
+    """`async with serve(handler) as url`: the cloud URL of a server answering with `handler`."""
+    async with serve_http(handler) as base:
+        yield f"{base}/fems/rest/jsonrpc"

@@ -17,12 +17,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from yarl import URL
 
 from custom_components.energy_flex.api.errors import ApiResponseError
 from custom_components.energy_flex.api.fems_rest import FemsRestClient, FemsRestEndpoint
 from custom_components.energy_flex.const import CONF_WRITE_PASSWORD, CONF_WRITE_PORT, DOMAIN
 from simulators.fems_rest import FemsRestSimulator
 
+from ..common.http_server import serve_http
 from .conftest import HOSTNAME, READ_PASSWORD, WRITE_PASSWORD, fems_entry_data
 
 WEB_PAGE = b"<!DOCTYPE html><html><head><title>FEMS</title></head><body></body></html>"
@@ -37,33 +39,19 @@ class WebInterface:
         self.body = body
         self.requests: list[str] = []
         self.port = 0
-        self._runner: web.AppRunner | None = None
 
-    async def start(self) -> None:
-        async def page(request: web.Request) -> web.Response:
-            self.requests.append(f"{request.method} {request.path}")
-            return web.Response(body=self.body, content_type="text/html")
-
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", page)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+    async def page(self, request: web.Request) -> web.Response:
+        self.requests.append(f"{request.method} {request.path}")
+        return web.Response(body=self.body, content_type="text/html")
 
 
 @pytest.fixture
 async def web_ui() -> AsyncIterator[WebInterface]:
     """A web interface on a port of its own."""
     server = WebInterface()
-    await server.start()
-    yield server
-    await server.stop()
+    async with serve_http(server.page) as url:
+        server.port = URL(url).port or 0
+        yield server
 
 
 def _client(

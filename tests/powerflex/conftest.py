@@ -29,6 +29,8 @@ from custom_components.energy_flex.const import (
 from simulators.powerflex import PowerFlexSimulator
 from simulators.powerflex.model import Arrivals
 
+from ..common.http_server import serve_http
+
 # Distinctive secrets, so a test can prove they leak nowhere.
 USERNAME = "fleet-operator"
 PASSWORD = "pf-secret-pw-5d1e"
@@ -140,12 +142,11 @@ class CannedServer:
     answers: dict[str, Canned] = field(default_factory=dict)
     received: list[tuple[str, str, Any]] = field(default_factory=list)
     url: str = ""
-    _runner: web.AppRunner | None = None
 
     def paths(self) -> list[str]:
         return [path for _, path, _ in self.received]
 
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         raw = await request.read()
         self.received.append((request.method, request.path, json.loads(raw) if raw else None))
         canned = self.answers.get(request.path)
@@ -153,27 +154,14 @@ class CannedServer:
             canned = Canned({"access_token": "opaque-token-without-claims"})
         return (canned or Canned({"msg": "Not Found"}, status=404)).response()
 
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
 
 @pytest.fixture
 async def canned() -> AsyncIterator[CannedServer]:
     """A running canned server."""
     server = CannedServer()
-    await server.start()
-    yield server
-    await server.stop()
+    async with serve_http(server.handle) as url:
+        server.url = url
+        yield server
 
 
 def influx(*series: dict[str, Any], **result: Any) -> dict[str, Any]:
