@@ -6,12 +6,14 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.energy_flex.api import fems_rest as fems_rest_api
+from custom_components.energy_flex.api.fems_rest import FemsRestClient, FemsRestEndpoint
 from custom_components.energy_flex.const import (
     CONF_CONNECTION,
     CONF_WRITE_PASSWORD,
@@ -45,6 +47,27 @@ def make_simulator(clock: Callable[[], float] = time.monotonic, **kwargs: Any) -
         },
         hostname=HOSTNAME,
         **kwargs,
+    )
+
+
+def client_for(
+    session: aiohttp.ClientSession,
+    simulator: FemsRestSimulator,
+    *,
+    read_password: str = READ_PASSWORD,
+    write_password: str | None = WRITE_PASSWORD,
+    write_port: int | None = None,
+) -> FemsRestClient:
+    """A client that reaches `simulator` (writes to `write_port` instead, if given)."""
+    return FemsRestClient(
+        session,
+        FemsRestEndpoint(
+            host="127.0.0.1",
+            read_port=simulator.read_port,
+            read_password=read_password,
+            write_port=simulator.write_port if write_port is None else write_port,
+            write_password=write_password,
+        ),
     )
 
 

@@ -21,7 +21,7 @@ from custom_components.energy_flex.api.fems_rest import FemsRestClient, FemsRest
 from simulators.fems import errors
 from simulators.fems_rest import FemsRestSimulator
 
-from .conftest import READ_PASSWORD, WRITE_PASSWORD, make_simulator
+from .conftest import client_for, make_simulator
 
 API_DIR = Path(__file__).resolve().parents[2] / "custom_components" / "energy_flex" / "api"
 
@@ -31,26 +31,6 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
     """A plain aiohttp session, as any HA-free user of the client would have."""
     async with aiohttp.ClientSession() as client_session:
         yield client_session
-
-
-def client_for(
-    session: aiohttp.ClientSession,
-    simulator: FemsRestSimulator,
-    *,
-    read_password: str = READ_PASSWORD,
-    write_password: str | None = WRITE_PASSWORD,
-) -> FemsRestClient:
-    """A client that reaches `simulator`."""
-    return FemsRestClient(
-        session,
-        FemsRestEndpoint(
-            host="127.0.0.1",
-            read_port=simulator.read_port,
-            read_password=read_password,
-            write_port=simulator.write_port,
-            write_password=write_password,
-        ),
-    )
 
 
 def test_api_layer_never_imports_home_assistant() -> None:

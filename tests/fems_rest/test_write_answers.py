@@ -20,12 +20,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from yarl import URL
 
 from custom_components.energy_flex.api.errors import ApiResponseError
-from custom_components.energy_flex.api.fems_rest import FemsRestClient, FemsRestEndpoint
 from custom_components.energy_flex.const import CONF_WRITE_PASSWORD, CONF_WRITE_PORT, DOMAIN
 from simulators.fems_rest import FemsRestSimulator
 
 from ..common.http_server import serve_http
-from .conftest import HOSTNAME, READ_PASSWORD, WRITE_PASSWORD, fems_entry_data
+from .conftest import HOSTNAME, READ_PASSWORD, WRITE_PASSWORD, client_for, fems_entry_data
 
 WEB_PAGE = b"<!DOCTYPE html><html><head><title>FEMS</title></head><body></body></html>"
 SETPOINT = "number.fems_fems12345_battery_power_setpoint"
@@ -54,21 +53,6 @@ async def web_ui() -> AsyncIterator[WebInterface]:
         yield server
 
 
-def _client(
-    session: aiohttp.ClientSession, fems: FemsRestSimulator, write_port: int
-) -> FemsRestClient:
-    return FemsRestClient(
-        session,
-        FemsRestEndpoint(
-            host="127.0.0.1",
-            read_port=fems.read_port,
-            read_password=READ_PASSWORD,
-            write_port=write_port,
-            write_password=WRITE_PASSWORD,
-        ),
-    )
-
-
 @pytest.mark.parametrize(
     "body", [WEB_PAGE, b"", b"[]", b'"ok"'], ids=["html", "empty", "list", "string"]
 )
@@ -79,13 +63,11 @@ async def test_a_200_that_is_not_the_acknowledgement_is_no_success(
     web_ui.body = body
     async with aiohttp.ClientSession() as session:
         with pytest.raises(ApiResponseError):
-            await _client(session, fems, web_ui.port).async_set_channel(
+            await client_for(session, fems, write_port=web_ui.port).async_set_channel(
                 "SetActivePowerEquals", -2000
             )
         # The same write to the real write API is acknowledged.
-        await _client(session, fems, fems.write_port).async_set_channel(
-            "SetActivePowerEquals", -2000
-        )
+        await client_for(session, fems).async_set_channel("SetActivePowerEquals", -2000)
     assert web_ui.requests == ["POST /rest/channel/ess0/SetActivePowerEquals"]
     assert [record.value for record in fems.writes.records] == [-2000]
 
