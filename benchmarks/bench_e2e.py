@@ -8,7 +8,11 @@ Assistant instance, entities included:
 - core `rest`, one resource per channel (16 `sensor: - platform: rest`, the forum recipe);
 - core `rest`, one regex resource with 16 value-template sensors (the power user);
 - core `modbus`, one sensor per register (16, as its documentation shows);
-- core `modbus`, three `custom` struct reads split by 15 `template` sensors (power user).
+- core `modbus`, three `custom` struct reads split by 15 `template` sensors (power user);
+- Home Assistant alone (`ha_floor.py`): 19 sensors of a device on a coordinator that does
+  no I/O and changes as many values per poll as a FEMS poll does. It is the floor: what
+  Home Assistant itself spends on such a device, which no configuration can go below;
+  the report also shows every configuration's figures above it.
 
 The core configurations show the same 16 measured values (with unique ids, units and
 classes, like Energy Flex's); Energy Flex shows 19 (it also derives charge/discharge power
@@ -512,14 +516,14 @@ class Configuration:
 
     key: str
     label: str
-    transport: str  # simulator kind
+    transport: str  # simulator kind; "" for Home Assistant alone (no simulator)
     is_energy_flex = False
 
     def yaml(self, ports: Sequence[int], tag: str) -> dict[str, list[Any]]:
         """Configuration.yaml fragments per domain, for every device."""
         return {}
 
-    async def async_add(self, hass: Any, ports: Sequence[int], tag: str) -> None:
+    async def async_add(self, hass: Any, ports: Sequence[int], tag: str, devices: int) -> None:
         """Anything set up after the YAML domains (config entries)."""
 
     def devices(self, hass: Any, ports: Sequence[int], tag: str) -> list[Device]:
@@ -858,13 +862,13 @@ class EnergyFlex(Configuration):
             return [_powerflex_entry(ports[0], tag)]
         raise ValueError(connection)
 
-    async def async_add(self, hass: Any, ports: Sequence[int], tag: str, devices: int = 0) -> None:
+    async def async_add(self, hass: Any, ports: Sequence[int], tag: str, devices: int) -> None:
         from pytest_homeassistant_custom_component.common import (  # noqa: PLC0415
             MockConfigEntry,
         )
 
         self._entry_ids: list[str] = []
-        for unique_id, data in self._entries(ports, devices or len(ports), tag):
+        for unique_id, data in self._entries(ports, devices, tag):
             entry = MockConfigEntry(
                 domain="energy_flex",
                 unique_id=unique_id,
@@ -891,6 +895,28 @@ class EnergyFlex(Configuration):
             ]
             devices.append(Device(entry.runtime_data.coordinator.async_refresh, ids))
         return devices
+
+
+class HomeAssistantFloor(Configuration):
+    """Home Assistant alone: 19 sensors per device on a coordinator, no I/O (`ha_floor`)."""
+
+    key = "ha_floor"
+    label = "Home Assistant alone: 19 sensors of a device, no I/O (floor)"
+    transport = ""
+
+    async def async_add(self, hass: Any, ports: Sequence[int], tag: str, devices: int) -> None:
+        from benchmarks import ha_floor  # noqa: PLC0415 (imports Home Assistant)
+
+        self._entries = await ha_floor.async_add_devices(hass, devices, tag)
+
+    def devices(self, hass: Any, ports: Sequence[int], tag: str) -> list[Device]:
+        from benchmarks import ha_floor  # noqa: PLC0415
+
+        ids = ha_floor.entity_ids(hass, self._entries)
+        return [
+            Device(ha_floor.refresh_of(entry), entity_ids)
+            for entry, entity_ids in zip(self._entries, ids, strict=True)
+        ]
 
 
 @contextlib.contextmanager
@@ -932,6 +958,7 @@ COMPARED: tuple[Configuration, ...] = (
     EnergyFlex("fems_modbus"),
     NaiveModbus(),
     PowerModbus(),
+    HomeAssistantFloor(),
 )
 # Energy Flex alone, at scale: connection → device counts (each with a simulator kind of
 # the same name in SIMULATOR_KINDS). The cloud connections count what one entry shows:
@@ -965,8 +992,7 @@ async def _set_up(
         if domain in merged and not await async_setup_component(hass, domain, merged):
             raise RuntimeError(f"core {domain} did not set up")
     for configuration, ports, tag, devices in plan:
-        if isinstance(configuration, EnergyFlex):
-            await configuration.async_add(hass, ports, tag, devices)
+        await configuration.async_add(hass, ports, tag, devices)
     await hass.async_block_till_done()
     await asyncio.sleep(_SETTLE_S)
     await hass.async_block_till_done()
@@ -1077,8 +1103,10 @@ async def _measure_cycles(
                     measured.cpu_ms.append(cpu_ms)
     finally:
         unsubscribe()
-    for (requests, wire), (measured, devices) in zip(fleets.counts(), groups, strict=True):
-        measured.requests, measured.wire = requests, wire
+    counts = iter(fleets.counts())  # one per configuration with simulators, in order
+    for measured, devices in groups:
+        if measured.transport:
+            measured.requests, measured.wire = next(counts)
         ids = [eid for device in devices for eid in device.entity_ids]
         measured.entities = len(ids)
         measured.unavailable = sum(
@@ -1088,18 +1116,21 @@ async def _measure_cycles(
         )
 
 
+def _fleet_spec(configurations: Sequence[Configuration], devices: int) -> list[tuple[str, int]]:
+    """The simulators of the configurations that have any."""
+    return [(c.transport, devices) for c in configurations if c.transport]
+
+
 async def compare_run(
     devices: int, *, warmup: int, cycles: int, seed: int, pause: float
 ) -> list[Measured]:
     """Every configuration of `COMPARED` side by side in one Home Assistant."""
-    spec = [(configuration.transport, devices) for configuration in COMPARED]
-    with Fleets(spec) as fleets:
+    with Fleets(_fleet_spec(COMPARED, devices)) as fleets:
         async with home_assistant() as hass:
+            ports = iter(fleets.ports)
             plan = [
-                (configuration, ports, f"c{index}d", devices)
-                for index, (configuration, ports) in enumerate(
-                    zip(COMPARED, fleets.ports, strict=True)
-                )
+                (configuration, next(ports) if configuration.transport else [], f"c{i}d", devices)
+                for i, configuration in enumerate(COMPARED)
             ]
             configured = await _set_up(hass, plan)
             groups = [
@@ -1211,11 +1242,12 @@ def measure_memory(key: str, devices: int, *, warmup: int = 3) -> dict[str, Any]
     """Traced memory of `devices` devices of configuration `key`, in a fresh process."""
     configuration = CONFIGURATIONS[key]
     context = multiprocessing.get_context("spawn")
-    with Fleets([(configuration.transport, devices)]) as fleets:
+    with Fleets(_fleet_spec([configuration], devices)) as fleets:
+        ports = fleets.ports[0] if configuration.transport else []
         parent, child = context.Pipe()
         process = context.Process(
             target=_probe_main,
-            args=(_ProbePlan(key, fleets.ports[0], devices, warmup, fleets.model_time), child),
+            args=(_ProbePlan(key, ports, devices, warmup, fleets.model_time), child),
             daemon=True,
         )
         process.start()
@@ -1263,6 +1295,9 @@ def _kib(value: float) -> str:
     return f"{value / 1024:.0f}"
 
 
+_TRANSPORT_NAMES = {"fems_rest": "FEMS REST", "fems_modbus": "FEMS Modbus", "": "–"}
+
+
 def compare_table(runs: Sequence[Sequence[dict[str, Any]]], memory: Mapping[str, Any]) -> str:
     by_key: dict[str, list[dict[str, Any]]] = {}
     for run in runs:
@@ -1274,7 +1309,7 @@ def compare_table(runs: Sequence[Sequence[dict[str, Any]]], memory: Mapping[str,
         mem = memory.get(key)
         rows.append(
             (
-                "FEMS REST" if first["transport"] == "fems_rest" else "FEMS Modbus",
+                _TRANSPORT_NAMES[first["transport"]],
                 first["label"],
                 f"{first['entities_per_device']:.0f}",
                 _median_range([s["requests"] for s in summaries], ".2f"),
@@ -1328,12 +1363,41 @@ def ratio_table(runs: Sequence[Sequence[dict[str, Any]]], memory: Mapping[str, A
                 cells.append(f"{core_mem['fixed'] / ours_mem['fixed']:.2f}×")
             else:
                 cells.extend(["–", "–"])
-            rows.append(("FEMS REST" if transport == "fems_rest" else "FEMS Modbus", label, *cells))
+            rows.append((_TRANSPORT_NAMES[transport], label, *cells))
     return markdown_table(
         "FEMS over | Core configuration | "
         + " | ".join(f"{name}: core ÷ ours" for _, name in _RATIO_FIGURES)
         + " | Memory/device: core ÷ ours | Fixed: core ÷ ours",
         "llrrrrrr",
+        rows,
+    )
+
+
+def floor_table(runs: Sequence[Sequence[dict[str, Any]]], memory: Mapping[str, Any]) -> str:
+    """Each configuration against Home Assistant alone: what it adds to the floor."""
+    floor_key = HomeAssistantFloor.key
+    rows = []
+    for summary in runs[0]:
+        key = summary["key"]
+        if key == floor_key:
+            continue
+        added = [
+            by_key[key]["cpu_median_ms"] - by_key[floor_key]["cpu_median_ms"]
+            for by_key in ({s["key"]: s for s in run} for run in runs)
+        ]
+        mem, floor_mem = memory.get(key), memory.get(floor_key)
+        rows.append(
+            (
+                _TRANSPORT_NAMES[summary["transport"]],
+                summary["label"],
+                _median_range(added, ".2f"),
+                _kib(mem["per_device"] - floor_mem["per_device"]) if mem and floor_mem else "–",
+            )
+        )
+    return markdown_table(
+        "FEMS over | Configuration | Loop CPU/poll above the floor (ms) | "
+        "Memory/device above the floor (KiB)",
+        "llrr",
         rows,
     )
 
@@ -1477,6 +1541,8 @@ def _print_report(report: dict[str, Any]) -> None:
         print(compare_table(report["runs"], report["memory"]))
         print()
         print(ratio_table(report["runs"], report["memory"]))
+        print()
+        print(floor_table(report["runs"], report["memory"]))
     if report["scale"]:
         print()
         print(scale_table(report["scale"], report["memory"]))
