@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Final
 
 from .values import as_enum, as_number
@@ -119,6 +120,16 @@ _ADDRESS_BY_FIELD: Final = {
 }
 
 
+_ADDRESSES: Final = frozenset(_ADDRESS_BY_FIELD.values())
+
+
+@lru_cache(maxsize=8)
+def _fields_present(addresses: frozenset[str]) -> frozenset[str]:
+    # A FEMS answers the same channels poll after poll, and most FEMS the same ones: every
+    # snapshot and device shares one set instead of building and keeping its own.
+    return frozenset(field for field, address in _ADDRESS_BY_FIELD.items() if address in addresses)
+
+
 def snapshot_from_channels(channels: Mapping[str, object]) -> FemsSnapshot:
     """A snapshot from channel values keyed by address (`_sum/EssSoc`, …).
 
@@ -148,8 +159,6 @@ def snapshot_from_channels(channels: Mapping[str, object]) -> FemsSnapshot:
         consumed_energy=number("_sum/ConsumptionActiveEnergy"),
         allowed_charge_power=number(f"{ESS_ID}/AllowedChargePower"),
         allowed_discharge_power=number(f"{ESS_ID}/AllowedDischargePower"),
-        present=frozenset(
-            field for field, address in _ADDRESS_BY_FIELD.items() if address in channels
-        ),
+        present=_fields_present(frozenset(channels.keys() & _ADDRESSES)),
         max_apparent_power=number("_sum/EssMaxApparentPower"),
     )
