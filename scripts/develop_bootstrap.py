@@ -20,7 +20,8 @@ they all succeed.
 
 `--check-requirements` only tells, before Home Assistant starts, whether an integration
 of configuration.yaml needs a package that is not installed (see develop_requirements).
-`--write-http-config PORT` writes Home Assistant's HTTP settings before it starts.
+`--prepare-storage PORT` writes Home Assistant's HTTP settings before it starts and, on a
+new config directory, records the onboarding steps that need no one as done.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,12 @@ DOMAIN = "energy_flex"
 # Onboarding adds these (weather, radio, text-to-speech: onboarding/views.py); they reach
 # the internet and need packages the development Home Assistant does not install.
 ONBOARDING_EXTRAS = frozenset({"google_translate", "met", "radio_browser"})
+# Finishing the `core_config` step is what starts those flows, each failing with a traceback
+# in the log. On a new config directory both steps that ask nothing of anyone are recorded
+# as done before the first start: the location and units stay Home Assistant's defaults, as
+# the empty step would leave them, and analytics stays off.
+PRESEEDED_ONBOARDING_STEPS = ("core_config", "analytics")
+ONBOARDING_STORE_VERSION = 4  # Home Assistant's onboarding STORAGE_VERSION (tested)
 # The FlexConnect simulator's default batteries (simulators/flexconnect/simulator.py DEFAULT_SKIS);
 # scripts/develop passes the same SKIs to the simulator and to this script.
 DEFAULT_FLEXCONNECT_SKIS = (
@@ -704,6 +712,35 @@ def write_http_config(config: Path, port: int) -> None:
     (storage / "http").write_text(json.dumps(http_store(port, created_at=created_at), indent=2))
 
 
+def onboarding_store(done: Iterable[str]) -> dict[str, Any]:
+    """Home Assistant's onboarding store (`.storage/onboarding`) with `done` steps."""
+    return {
+        "version": ONBOARDING_STORE_VERSION,
+        "minor_version": 1,
+        "key": "onboarding",
+        "data": {"done": list(done)},
+    }
+
+
+def preseed_onboarding(config: Path) -> bool:
+    """On a config directory Home Assistant never ran on, record the preseeded steps.
+
+    False (and nothing written) once it has an onboarding store: its steps are its own.
+    """
+    path = config / ".storage" / "onboarding"
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(onboarding_store(PRESEEDED_ONBOARDING_STEPS), indent=2))
+    return True
+
+
+def prepare_storage(config: Path, port: int) -> None:
+    """Before every start: the HTTP settings; before the first, the preseeded steps."""
+    write_http_config(config, port)
+    preseed_onboarding(config)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8123")
@@ -741,10 +778,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--quiet", action="store_true", help="with --check-requirements")
     parser.add_argument(
-        "--write-http-config",
+        "--prepare-storage",
         type=int,
         metavar="PORT",
-        help="only write Home Assistant's HTTP settings (loopback, PORT) into <config>, then exit",
+        help="only write Home Assistant's HTTP settings (loopback, PORT) into <config> and, "
+        "on a new <config>, the onboarding steps that need no one; then exit",
     )
     parser.add_argument(
         "--check-requirements",
@@ -799,8 +837,8 @@ async def _main(args: argparse.Namespace) -> int:
 if __name__ == "__main__":
     try:
         arguments = _parser().parse_args()
-        if arguments.write_http_config is not None:
-            write_http_config(arguments.config, arguments.write_http_config)
+        if arguments.prepare_storage is not None:
+            prepare_storage(arguments.config, arguments.prepare_storage)
             sys.exit(0)
         if arguments.check_requirements:
             sys.exit(check_requirements(arguments.config, quiet=arguments.quiet))
