@@ -108,6 +108,10 @@ class EnergyFlexSensor(EnergyFlexEntity, SensorEntity):
     @property
     def native_value(self) -> StateType:
         """The value from the last poll, if it can be true."""
+        if isinstance(shown := self._shown_for_write, tuple):
+            # Writing what `_shown()` just computed for this poll: the same gated value.
+            value: StateType = shown[1]
+            return value
         description = self.entity_description
         data = self.device_data
         value = description.value_fn(data)
@@ -135,7 +139,8 @@ class EnergyFlexSensor(EnergyFlexEntity, SensorEntity):
 
         The type counts, too: 5 and 5.0 are equal but are written as "5" and "5.0".
         Going through `native_value` keeps the plausibility gate (and its record of
-        refused values) current on every poll, written or not.
+        refused values) current on every poll, written or not; a write that follows reads
+        the value back from here instead of gating it again.
         """
         if not self.available:
             return False
