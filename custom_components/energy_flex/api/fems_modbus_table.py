@@ -72,21 +72,40 @@ def decode(kind: ModbusType, words: list[int]) -> float | str | None:
     """
     if len(words) != kind.words:
         raise ApiResponseError("value has the wrong number of registers")
-    raw = b"".join(word.to_bytes(2, "big") for word in words)
-    if kind in (ModbusType.UINT16, ModbusType.ENUM16):
-        return None if words[0] == UNDEFINED_WORD else float(words[0])
-    if kind is ModbusType.UINT64:
-        number = int.from_bytes(raw, "big")
-        return None if number == 0xFFFF_FFFF_FFFF_FFFF else float(number)
-    if kind is ModbusType.STRING16:
-        return decode_string(words)
-    (value,) = struct.unpack(">f" if kind is ModbusType.FLOAT32 else ">d", raw)
-    return value if math.isfinite(value) else None
+    return _decode_at(kind, _pack(words), 0)
 
 
 def decode_string(words: list[int]) -> str | None:
     """US-ASCII, two characters per register, NUL-padded; anything else is undefined."""
-    raw = b"".join(word.to_bytes(2, "big") for word in words).rstrip(b"\x00")
+    return _string(_pack(words))
+
+
+def _pack(words: list[int]) -> bytes:
+    return struct.pack(f">{len(words)}H", *words)
+
+
+_FLOAT32: Final = struct.Struct(">f")
+_FLOAT64: Final = struct.Struct(">d")
+_UINT16: Final = struct.Struct(">H")
+_UINT64: Final = struct.Struct(">Q")
+
+
+def _decode_at(kind: ModbusType, raw: bytes, at: int) -> float | str | None:
+    """Decode the value of `kind` that starts `at` bytes into `raw` (see `decode`)."""
+    if kind is ModbusType.FLOAT32 or kind is ModbusType.FLOAT64:
+        (value,) = (_FLOAT32 if kind is ModbusType.FLOAT32 else _FLOAT64).unpack_from(raw, at)
+        return value if math.isfinite(value) else None
+    if kind is ModbusType.UINT16 or kind is ModbusType.ENUM16:
+        (word,) = _UINT16.unpack_from(raw, at)
+        return None if word == UNDEFINED_WORD else float(word)
+    if kind is ModbusType.UINT64:
+        (number,) = _UINT64.unpack_from(raw, at)
+        return None if number == 0xFFFF_FFFF_FFFF_FFFF else float(number)
+    return _string(raw[at : at + 2 * _STRING_WORDS])
+
+
+def _string(raw: bytes) -> str | None:
+    raw = raw.rstrip(b"\x00")
     if not raw or any(byte < 0x20 or byte > 0x7E for byte in raw):
         return None  # all NUL (undefined) or 0xFF of unmapped registers
     return raw.decode("ascii").strip() or None
@@ -305,8 +324,11 @@ def decode_range(read_range: ReadRange, words: list[int]) -> Mapping[str, float 
     """Decode every value of one read's answer."""
     if len(words) != read_range.count:
         raise ApiResponseError("answer has the wrong number of registers")
-    decoded: dict[str, float | str | None] = {}
-    for value in read_range.values:
-        offset = value.address - read_range.start
-        decoded[value.name] = decode(value.kind, words[offset : offset + value.kind.words])
-    return decoded
+    # Packed once per read; each value is unpacked where it starts (`plan_reads` never
+    # ends a read inside a value).
+    raw = _pack(words)
+    start = read_range.start
+    return {
+        value.name: _decode_at(value.kind, raw, 2 * (value.address - start))
+        for value in read_range.values
+    }
