@@ -14,7 +14,14 @@ def parse_json(body: bytes) -> object:
     parser is not JSON either. NaN and Infinity are accepted here and rejected per value.
     """
     try:
-        return json.loads(body, parse_int=_parse_int)
+        try:
+            return json.loads(body)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:
+            # Python's integer digit limit; parsed again with a Python call per integer,
+            # which only such an answer pays.
+            return json.loads(body, parse_int=_parse_int)
     except RecursionError as err:
         raise ValueError("JSON nested too deeply") from err
 
