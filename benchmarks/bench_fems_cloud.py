@@ -13,7 +13,7 @@ The backend simulator runs in a spawned child process, so the CPU time and memor
 here are the client side's alone. Everything talks to 127.0.0.1 only; every loop is bounded.
 
     .venv/bin/python -m benchmarks.bench_fems_cloud            # from the repository root
-    .venv/bin/python benchmarks/bench_fems_cloud.py --edges 1 20 100 --cycles 200
+    .venv/bin/python benchmarks/bench_fems_cloud.py --devices 1 20 100 --cycles 200  # edges
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from benchmarks.common import (
     HOST,
     Poll,
     SimulatorProcess,
+    bench_parser,
     coordinator_polls,
     environment,
     home_assistant,
@@ -397,10 +398,8 @@ def backfill_table(results: Sequence[BackfillResult]) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--edges", type=int, nargs="*", default=[1, 20, 100])
-    parser.add_argument("--cycles", type=int, default=200, help="polls, measured")
-    parser.add_argument("--warmup", type=int, default=20, help="polls, not measured")
+    parser = bench_parser(__doc__, warmup=20)
+    parser.set_defaults(devices=[1, 20, 100])  # a device is an edge of the account
     parser.add_argument("--backfill-days", type=int, default=365, help="0 skips the backfill")
     parser.add_argument("--no-hass", action="store_true", help="skip the coordinator runs")
     return parser
@@ -411,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cycles < 2:
         raise SystemExit("too few cycles")
     polls: list[PollResult] = []
-    for edges in args.edges:
+    for edges in args.devices:
         with SimulatorProcess(_serve, edges) as simulators:
             polls.append(
                 asyncio.run(run_client(simulators, edges, warmup=args.warmup, cycles=args.cycles))
