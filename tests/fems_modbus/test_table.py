@@ -16,7 +16,6 @@ from custom_components.energy_flex.api.fems_modbus_table import (
     NatureBlock,
     RegisterValue,
     TableLayout,
-    decode,
     decode_range,
     decode_string,
     openems_hash16,
@@ -59,13 +58,15 @@ def test_hash() -> None:
 )
 def test_decode(kind: ModbusType, words: list[int], expected: float | str | None) -> None:
     """Big-endian values; every undefined encoding becomes None, never 0."""
-    assert decode(kind, words) == expected
+    (read,) = plan_reads([RegisterValue("x", 10, kind)])
+    assert decode_range(read, words) == {"x": expected}
 
 
 def test_decode_wrong_size() -> None:
-    """A value needs exactly its number of words."""
+    """A read's answer needs exactly its number of words: one more is refused too."""
+    (read,) = plan_reads([RegisterValue("x", 10, ModbusType.FLOAT32)])
     with pytest.raises(ApiResponseError):
-        decode(ModbusType.FLOAT32, [1])
+        decode_range(read, [0x449A, 0x5000, 0])
 
 
 def test_decode_string_strips_padding() -> None:

@@ -64,17 +64,6 @@ class ModbusType(Enum):
         return self.value[1]
 
 
-def decode(kind: ModbusType, words: list[int]) -> float | str | None:
-    """Decode big-endian words (high word first); undefined encodings become `None`.
-
-    Undefined: 0xFFFF for uint16/enum16, NaN for floats (also 0xFFFF… of an unmapped
-    range, which is a NaN), all ones for uint64, an all-NUL string16.
-    """
-    if len(words) != kind.words:
-        raise ApiResponseError("value has the wrong number of registers")
-    return _decode_at(kind, _pack(words), 0)
-
-
 def decode_string(words: list[int]) -> str | None:
     """US-ASCII, two characters per register, NUL-padded; anything else is undefined."""
     return _string(_pack(words))
@@ -91,7 +80,11 @@ _UINT64: Final = struct.Struct(">Q")
 
 
 def _decode_at(kind: ModbusType, raw: bytes, at: int) -> float | str | None:
-    """Decode the value of `kind` that starts `at` bytes into `raw` (see `decode`)."""
+    """Decode the big-endian value of `kind` (high word first) that starts `at` bytes in.
+
+    Undefined encodings become `None`: 0xFFFF for uint16/enum16, NaN for floats (also
+    0xFFFF… of an unmapped range, which is a NaN), all ones for uint64, an all-NUL string16.
+    """
     if kind is ModbusType.FLOAT32 or kind is ModbusType.FLOAT64:
         (value,) = (_FLOAT32 if kind is ModbusType.FLOAT32 else _FLOAT64).unpack_from(raw, at)
         return value if math.isfinite(value) else None
