@@ -36,8 +36,7 @@ _LOGGER = logging.getLogger(__name__)
 # per poll, as the FEMS simulator's), the rest keep their value.
 SENSORS: tuple[tuple[str | None, str | None, str | None, str | None], ...] = (
     *(("power", "W", "measurement", None),) * 5,
-    *(("energy", "Wh", "total_increasing", "kWh"),) * 3,
-    *(("energy", "Wh", "total_increasing", "kWh"),) * 3,
+    *(("energy", "Wh", "total_increasing", "kWh"),) * 6,
     ("power", "W", "measurement", None),
     ("power", "W", "measurement", None),
     ("battery", "%", "measurement", None),
